@@ -1,0 +1,30 @@
+"""labcore: a plugin-based lab for generative models and graph neural networks.
+
+Public API for plugin authors (stable within a plugin API version):
+``hookimpl``, ``Model``, ``Dataset``, ``DataBundle``, ``TensorSplit``, ``FullBatch``,
+``ItemSplit``, ``hp``, plus the modules :mod:`labcore.metrics`, :mod:`labcore.features`,
+:mod:`labcore.report` and :mod:`labcore.testing`.
+"""
+
+import pluggy
+
+__version__ = "0.1.0"
+PLUGIN_API_VERSION = 1
+
+hookimpl = pluggy.HookimplMarker("labcore")
+
+from labcore.data import DataBundle, Dataset, FullBatch, ItemSplit, TensorSplit  # noqa: E402
+from labcore.model import Model  # noqa: E402
+from labcore.schema import hp  # noqa: E402
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "DataBundle",
+    "Dataset",
+    "FullBatch",
+    "ItemSplit",
+    "Model",
+    "TensorSplit",
+    "hookimpl",
+    "hp",
+]

@@ -1,0 +1,407 @@
+"""The ``labcore`` command line (click). Each command is a small function over the library."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+
+from labcore import recipe as recipe_module
+from labcore.plugins import PLUGINS_DIR_ENV, PluginError, PluginManager, get_manager
+from labcore.recipe import RecipeError
+from labcore.schema import SchemaError, describe
+
+USAGE_ERRORS = (RecipeError, SchemaError, PluginError)
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"labcore: error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(command: Callable) -> Callable:
+    """Usage and recipe errors exit with 2, failures during a run with 1; no tracebacks."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from labcore.checkpoint import CheckpointError
+        from labcore.trainer import NonFiniteLoss
+
+        try:
+            return command(*args, **kwargs)
+        except USAGE_ERRORS as exc:
+            fail(str(exc), 2)
+        except (CheckpointError, NonFiniteLoss, FileNotFoundError, ValueError) as exc:
+            fail(str(exc), 1)
+
+    return wrapper
+
+
+def manager_of(ctx: click.Context) -> PluginManager:
+    root = ctx.find_root()
+    manager = get_manager(root.params.get("plugins_dir"))
+    for problem in manager.problems():
+        click.echo(f"labcore: warning: {problem}", err=True)
+    return manager
+
+
+class LabcoreGroup(click.Group):
+    """The command group, extended with the commands plugins add."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        manager = get_manager(ctx.params.get("plugins_dir"))
+        commands = {}
+        for record, command in manager.cli_commands():
+            if command.name in self.commands or command.name in commands:
+                click.echo(
+                    f"labcore: warning: plugin {record.name!r}: command {command.name!r} "
+                    "already exists; skipped",
+                    err=True,
+                )
+                continue
+            commands[command.name] = command
+        return commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*self.commands, *self._plugin_commands(ctx)])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        return self._plugin_commands(ctx).get(name)
+
+
+@click.group(cls=LabcoreGroup)
+@click.option(
+    "--plugins-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=PLUGINS_DIR_ENV,
+    help=f"A folder of local plugin modules (*.py); also ${PLUGINS_DIR_ENV}.",
+)
+@click.version_option(package_name="labcore")
+def cli(plugins_dir: Path | None) -> None:
+    """labcore: train, compare and evaluate generative models and graph neural networks.
+
+    Start with `labcore recipes` to see what can be run, then `labcore run RECIPE`.
+    """
+    if plugins_dir is not None:
+        os.environ[PLUGINS_DIR_ENV] = str(plugins_dir)
+
+
+# -- discovery --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--verbose", "-v", is_flag=True, help="Also show each component's hyperparameters.")
+@click.pass_context
+def plugins(ctx: click.Context, verbose: bool) -> None:
+    """List installed plugins, where they come from and the components they provide."""
+    manager = get_manager(ctx.find_root().params.get("plugins_dir"))
+    for record in manager.records:
+        state = click.style(" BROKEN", fg="red") if record.broken else ""
+        click.echo(f"{record.name}  ({record.origin}){state}")
+        for problem in record.problems:
+            click.echo(f"    problem: {problem}")
+        for kind, names in record.components.items():
+            click.echo(f"    {kind.replace('_', ' ')}s: {', '.join(names)}")
+            if not verbose:
+                continue
+            for name in names:
+                cls = manager.claims[kind][name][0].cls
+                click.echo(f"      {name}: {cls.summary()}")
+                for field, type_name, default, doc in describe(cls.Config):
+                    text = f"        {field}: {type_name} = {default!r}"
+                    click.echo(f"{text}  # {doc}" if doc else text)
+        recipes = [n for n, (_, r) in manager.recipes.items() if r is record]
+        if recipes:
+            click.echo(f"    recipes: {', '.join(sorted(recipes))}")
+
+
+@cli.command()
+@click.pass_context
+def recipes(ctx: click.Context) -> None:
+    """List the recipes that come with labcore and its plugins (run them by name)."""
+    manager = manager_of(ctx)
+    width = max((len(n) for n in manager.recipes), default=0)
+    for name in sorted(manager.recipes):
+        path, record = manager.recipes[name]
+        description = _recipe_description(path)
+        click.echo(f"{name.ljust(width)}  [{record.name}] {description}")
+
+
+def _recipe_description(path: Path) -> str:
+    """The recipe's first comment line, which by convention says what it trains."""
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+        if line.strip():
+            break
+    return ""
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0-9`` or ``1,2,5`` or ``3`` to a list of seeds."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not match:
+            raise click.BadParameter(f"{text!r}: expected seeds like 0-9 or 1,2,5", param_hint="--seeds")
+        low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+        seeds.extend(range(low, high + 1))
+    return seeds
+
+
+def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | None) -> Path:
+    """Create a run folder for ``recipe``, train, evaluate and report; return the folder."""
+    from labcore import report, runfolder
+    from labcore.trainer import Interrupted, Trainer
+
+    folder = runfolder.create(out, recipe.run.name)
+    recipe.save(folder / "recipe.toml")
+    run = runfolder.Run(dir=folder, recipe=recipe.sections)
+    click.echo(f"run folder: {folder}", err=True)
+    trainer = Trainer(run, recipe, manager, progress=progress)
+    try:
+        record = trainer.fit()
+    except Interrupted as exc:
+        click.echo(
+            f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
+            f"Resume with: labcore resume {folder}",
+            err=True,
+        )
+        sys.exit(128 + exc.signum)
+    report.write_markdown(run, manager)
+    _print_metrics(record["metrics"])
+    return folder
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
+    for key, value in metrics.items():
+        click.echo(f"{key}: {value:.6g}")
+
+
+@cli.command()
+@click.argument("recipe")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe value, e.g. --set train.max_steps=50 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"),
+              show_default=True, help="Folder that receives the run folders.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Override run.device.")
+@click.option("--seeds", default=None, metavar="SEEDS",
+              help="Run once per seed (e.g. 0-9) and report each metric's mean and std.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar (default: only when stderr is a terminal).")
+@click.pass_context
+@handle_errors
+def run(
+    ctx: click.Context,
+    recipe: str,
+    overrides: tuple[str, ...],
+    out: Path,
+    device: str | None,
+    seeds: str | None,
+    progress: bool | None,
+) -> None:
+    """Train RECIPE (a TOML file or a bundled recipe's name), evaluate it and write its report.
+
+    Outputs go to OUT/<run name>/<UTC timestamp>/.
+    """
+    manager = manager_of(ctx)
+    extra = [f"run.device={json.dumps(device)}"] if device else []
+    if seeds is None:
+        loaded = recipe_module.load(recipe, manager, [*overrides, *extra])
+        train_run(manager, loaded, out, progress)
+        return
+    results = []
+    for seed in parse_seeds(seeds):
+        loaded = recipe_module.load(recipe, manager, [*overrides, *extra, f"run.seed={seed}"])
+        click.echo(f"-- seed {seed}", err=True)
+        folder = train_run(manager, loaded, out, progress)
+        results.append({"seed": seed, "run": str(folder), **_metrics_of(folder)})
+    summary = _seed_summary(results)
+    path = out / loaded.run.name / f"seeds-{Path(results[0]['run']).name}.json"
+    path.write_text(json.dumps({"runs": results, "summary": summary}, indent=2) + "\n")
+    click.echo(f"\n{len(results)} seeds; summary written to {path}")
+    for key, (mean, std) in summary.items():
+        click.echo(f"{key}: {mean:.6g} ± {std:.3g}")
+
+
+def _metrics_of(folder: Path) -> dict[str, float]:
+    return json.loads((folder / "metrics.json").read_text())["metrics"]
+
+
+def _seed_summary(results: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    keys = [k for k in results[0] if k not in ("seed", "run")]
+    summary = {}
+    for key in keys:
+        values = [r[key] for r in results if key in r]
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        summary[key] = (statistics.fmean(values), std)
+    return summary
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Change train.* or evaluate.* values, e.g. --set train.max_steps=2000.")
+@click.option("--fallback", is_flag=True,
+              help="If last.pt is unreadable, resume from the newest readable step checkpoint.")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
+@click.pass_context
+@handle_errors
+def resume(
+    ctx: click.Context,
+    run_dir: Path,
+    overrides: tuple[str, ...],
+    fallback: bool,
+    progress: bool | None,
+) -> None:
+    """Continue RUN_DIR exactly where its last checkpoint left it (optionally to more steps)."""
+    from labcore import report, runfolder
+    from labcore.trainer import Interrupted, Trainer
+
+    manager = manager_of(ctx)
+    run = runfolder.open_run(run_dir)
+    for text in overrides:
+        section = text.split(".", 1)[0]
+        if section not in ("train", "evaluate"):
+            raise RecipeError(
+                f"--set {text!r}: a resumed run can change only train.* and evaluate.* values; "
+                "start a new run to change the others"
+            )
+    raw = recipe_module.apply_overrides(run.recipe, overrides)
+    loaded = recipe_module.resolve(raw, manager, run_dir / "recipe.toml")
+    trainer = Trainer(run, loaded, manager, progress=progress)
+    for warning in trainer.resume(fallback=fallback):
+        click.echo(f"labcore: warning: {warning}", err=True)
+    if overrides:
+        loaded.save(run_dir / "recipe.toml")
+        run.recipe = loaded.sections
+    click.echo(f"resuming {run_dir} at step {trainer.step} of {trainer.max_steps}", err=True)
+    try:
+        record = trainer.fit()
+    except Interrupted as exc:
+        click.echo(
+            f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
+            f"Resume with: labcore resume {run_dir}",
+            err=True,
+        )
+        sys.exit(128 + exc.signum)
+    report.write_markdown(run, manager)
+    _print_metrics(record["metrics"])
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Change evaluate.* values, e.g. --set evaluate.num_samples=5000.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@click.pass_context
+@handle_errors
+def evaluate(ctx: click.Context, run_dir: Path, overrides: tuple[str, ...], device: str) -> None:
+    """Recompute RUN_DIR's metrics from its newest checkpoint and rewrite metrics.json."""
+    from labcore.evaluation import evaluate_run
+    from labcore.trainer import pick_device
+
+    manager = manager_of(ctx)
+    record = evaluate_run(run_dir, pick_device(device), manager, list(overrides))
+    _print_metrics(record["metrics"])
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-n", "count", type=click.IntRange(1), default=64, show_default=True,
+              help="Number of samples.")
+@click.option("-o", "output", type=click.Path(dir_okay=True, path_type=Path), required=True,
+              help="A .png file for a grid, or a folder for one PNG per sample.")
+@click.option("--class", "classes", multiple=True, type=int,
+              help="Class label to sample (conditional models; repeatable, cycled over n).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
+@click.option("--nrow", type=click.IntRange(1), default=8, show_default=True,
+              help="Images per row of the grid.")
+@click.pass_context
+@handle_errors
+def sample(
+    ctx: click.Context,
+    run_dir: Path,
+    count: int,
+    output: Path,
+    classes: tuple[int, ...],
+    seed: int,
+    nrow: int,
+) -> None:
+    """Draw samples from RUN_DIR's generative model into a grid PNG or a folder of PNGs."""
+    from labcore.images import save_grid, to_uint8
+    from labcore.runfolder import load_model
+
+    manager = manager_of(ctx)
+    model, _, info = load_model(run_dir, "cpu", manager)
+    if not model.can_sample:
+        raise RecipeError(
+            f"model {model.name!r} of {run_dir} cannot sample: `labcore sample` needs a "
+            "generative model (GAN, VAE, ...)"
+        )
+    condition = None
+    if classes:
+        num_classes = info.get("num_classes")
+        bad = [c for c in classes if num_classes is not None and not 0 <= c < num_classes]
+        if bad:
+            raise click.BadParameter(f"{bad}: classes run from 0 to {num_classes - 1}",
+                                     param_hint="--class")
+        condition = torch.tensor([classes[i % len(classes)] for i in range(count)])
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        images = model.sample(count, generator=generator, condition=condition)
+    if images.dim() != 4:
+        raise RecipeError(f"model {model.name!r} samples are not images (shape {tuple(images.shape)})")
+    value_range = tuple(info.get("value_range", (-1.0, 1.0)))
+    if output.suffix.lower() == ".png":
+        save_grid(images, output, nrow, value_range, scale=max(1, 64 // images.shape[-1]))
+        click.echo(f"wrote {count} samples to {output}")
+        return
+    from PIL import Image
+
+    output.mkdir(parents=True, exist_ok=True)
+    pixels = to_uint8(images, value_range)
+    for i, image in enumerate(pixels):
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
+            output / f"sample-{i:05d}.png"
+        )
+    click.echo(f"wrote {count} PNG files to {output}")
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_context
+@handle_errors
+def report(ctx: click.Context, run_dirs: tuple[Path, ...]) -> None:
+    """Write the report of each RUN_DIR (report.md in the run folder)."""
+    from labcore import report as report_module
+    from labcore.runfolder import open_run
+
+    manager = manager_of(ctx)
+    for folder in run_dirs:
+        path = report_module.write_markdown(open_run(folder), manager)
+        click.echo(f"wrote {path}")
+
+
+def main() -> None:
+    cli(prog_name="labcore")
+
+
+

@@ -1,0 +1,83 @@
+"""The final evaluation of a run: the model's own metrics and, for generative models, the
+sample-based metrics of the recipe's ``[evaluate]`` section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from labcore.batching import eval_batches
+from labcore.data import DataBundle
+from labcore.model import Model
+
+
+class _Context:
+    def __init__(self, device: torch.device, batch_size: int) -> None:
+        self.device = device
+        self.batch_size = batch_size
+
+    def batches(self, split: Any):
+        return eval_batches(split, self.batch_size, self.device)
+
+
+def model_metrics(
+    model: Model, bundle: DataBundle, split: str, batch_size: int, device: torch.device
+) -> dict[str, float]:
+    """``model.evaluate`` on one split, keys prefixed with the split's name."""
+    if not model.can_evaluate or split not in bundle.splits:
+        return {}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            result = model.evaluate(bundle.split(split), _Context(device, batch_size))
+    finally:
+        model.train(was_training)
+    return {f"{split}/{k}": float(v) for k, v in result.items()}
+
+
+def final_evaluation(
+    model: Model, bundle: DataBundle, config: Any, device: torch.device
+) -> dict[str, Any]:
+    """Sample-based metrics named in ``config.metrics`` (empty when none are named)."""
+    if not config.metrics:
+        return {"metrics": {}, "details": {}}
+    if not model.can_sample:
+        raise ValueError(
+            f"evaluate.metrics {config.metrics} need samples, but model {model.name!r} cannot "
+            "sample; remove them from the [evaluate] section"
+        )
+    from labcore.metrics.generative import evaluate_generative
+
+    metrics, details = evaluate_generative(model, bundle, config, device)
+    return {"metrics": metrics, "details": details}
+
+
+def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: list[str]) -> dict:
+    """Recompute a finished run's final metrics from its newest checkpoint; rewrite metrics.json."""
+    from labcore import checkpoint
+    from labcore import recipe as recipe_module
+    from labcore.runfolder import open_run
+
+    run = open_run(run_dir)
+    recipe = recipe_module.resolve(
+        recipe_module.apply_overrides(run.recipe, overrides), manager, run.dir / "recipe.toml"
+    )
+    bundle = recipe.dataset_cls(recipe.dataset_config).load()
+    model = recipe.model_cls(recipe.model_config, bundle.info)
+    state, _, _ = checkpoint.load_latest(run.checkpoints, fallback=False)
+    model.load_state_dict(state["model"])
+    model.to(device).eval()
+    torch.manual_seed(recipe.run.seed)
+    metrics: dict[str, float] = {}
+    for split in ("val", "test"):
+        metrics.update(model_metrics(model, bundle, split, recipe.evaluate.batch_size, device))
+    result = final_evaluation(model, bundle, recipe.evaluate, device)
+    metrics.update(result["metrics"])
+    record = {"step": int(state["step"]), "metrics": metrics, "evaluation": result["details"]}
+    (run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+    manager.hook.labcore_evaluation_done(run=run, step=record["step"], metrics=metrics)
+    return record

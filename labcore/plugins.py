@@ -1,0 +1,275 @@
+"""The plugin manager: discovery, validation, failure isolation and the component registry.
+
+Plugins come from the entry-point group ``labcore`` and from a local folder of modules
+(``--plugins-dir`` / ``LABCORE_PLUGINS_DIR``). A plugin that fails to import, declares an
+incompatible plugin API, implements an unknown hook or a hook with wrong argument names, whose hook
+raises, or whose component is invalid is recorded as broken with one line naming it and the problem;
+every other plugin keeps working.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from labcore import PLUGIN_API_VERSION, hookspecs
+from labcore.components import KINDS
+from labcore.schema import check_schema, closest
+
+ENTRY_POINT_GROUP = "labcore"
+PLUGINS_DIR_ENV = "LABCORE_PLUGINS_DIR"
+
+REGISTRATION_HOOKS = {
+    "model": "labcore_models",
+    "dataset": "labcore_datasets",
+    "metric": "labcore_metrics",
+    "feature_extractor": "labcore_feature_extractors",
+}
+
+
+class PluginError(Exception):
+    """A component cannot be found or is claimed by several plugins."""
+
+
+@dataclasses.dataclass
+class PluginRecord:
+    """One plugin as the host sees it."""
+
+    name: str
+    origin: str
+    module: Any = None
+    problems: list[str] = dataclasses.field(default_factory=list)
+    components: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.problems)
+
+
+@dataclasses.dataclass
+class Claim:
+    cls: type
+    plugin: PluginRecord
+
+
+class PluginManager:
+    """Loads plugins and answers which component provides which name."""
+
+    def __init__(self, plugins_dir: str | os.PathLike | None = None) -> None:
+        self.pm = pluggy.PluginManager("labcore")
+        self.pm.add_hookspecs(hookspecs)
+        self.records: list[PluginRecord] = []
+        self.claims: dict[str, dict[str, list[Claim]]] = {kind: {} for kind in KINDS}
+        self.recipes: dict[str, tuple[Path, PluginRecord]] = {}
+        self._load_entry_points()
+        folder = plugins_dir if plugins_dir is not None else os.environ.get(PLUGINS_DIR_ENV)
+        if folder:
+            self._load_folder(Path(folder))
+        self._collect_components()
+        self._collect_recipes()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _load_entry_points(self) -> None:
+        seen = set()
+        for ep in sorted(
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+        ):
+            dist = ep.dist
+            origin = f"{dist.name} {dist.version}" if dist is not None else "entry point"
+            if (ep.name, ep.value) in seen:
+                continue
+            seen.add((ep.name, ep.value))
+            record = PluginRecord(name=ep.name, origin=origin)
+            try:
+                module = ep.load()
+            except Exception as exc:
+                record.problems.append(f"failed to import {ep.value}: {_one_line(exc)}")
+                self.records.append(record)
+                continue
+            self._register(record, module)
+
+    def _load_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            self.records.append(
+                PluginRecord(
+                    name=str(folder),
+                    origin="plugins folder",
+                    problems=[f"plugins folder {folder} does not exist"],
+                )
+            )
+            return
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            record = PluginRecord(name=path.stem, origin=str(path))
+            module_name = f"labcore_local_plugins.{path.stem}"
+            try:
+                spec = importlib.util.spec_from_file_location(module_name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[module_name] = module
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                sys.modules.pop(module_name, None)
+                record.problems.append(f"failed to import {path}: {_one_line(exc)}")
+                self.records.append(record)
+                continue
+            self._register(record, module)
+
+    def _register(self, record: PluginRecord, module: ModuleType) -> None:
+        record.module = module
+        self.records.append(record)
+        api = getattr(module, "LABCORE_PLUGIN_API", PLUGIN_API_VERSION)
+        if api != PLUGIN_API_VERSION:
+            record.problems.append(
+                f"built for labcore plugin API {api}, but this labcore provides API "
+                f"{PLUGIN_API_VERSION}; install a version of the plugin made for it"
+            )
+            return
+        unknown = [
+            name
+            for name in dir(module)
+            if name.startswith("labcore_")
+            and callable(getattr(module, name))
+            and getattr(getattr(module, name), "labcore_impl", None) is not None
+            and not hasattr(self.pm.hook, name)
+        ]
+        if unknown:
+            hooks = [n for n in dir(hookspecs) if n.startswith("labcore_")]
+            hints = "; ".join(
+                f"{name}: unknown hook"
+                + (f", did you mean {guess}?" if (guess := closest(name, hooks)) else "")
+                for name in unknown
+            )
+            record.problems.append(hints)
+            return
+        try:
+            self.pm.register(module, name=record.name)
+        except pluggy.PluginValidationError as exc:
+            record.problems.append(_one_line(exc))
+        except ValueError as exc:
+            record.problems.append(_one_line(exc))
+
+    def _call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[PluginRecord, Any]]:
+        """Call ``hook_name`` on each plugin separately so one failure stays with its plugin."""
+        by_name = {r.name: r for r in self.records}
+        results = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            record = by_name[impl.plugin_name]
+            if record.broken:
+                continue
+            try:
+                results.append((record, impl.function(**{a: kwargs[a] for a in impl.argnames})))
+            except Exception as exc:
+                record.problems.append(f"{hook_name}() raised {_one_line(exc)}")
+        return results
+
+    def _collect_components(self) -> None:
+        for kind, hook_name in REGISTRATION_HOOKS.items():
+            for record, classes in self._call_each(hook_name):
+                for cls in classes or []:
+                    problem = _component_problem(kind, cls)
+                    if problem:
+                        record.problems.append(problem)
+                        continue
+                    self.claims[kind].setdefault(cls.name, []).append(Claim(cls, record))
+                    record.components.setdefault(kind, []).append(cls.name)
+        for kind, names in self.claims.items():
+            for name, claims in names.items():
+                if len({id(c.plugin) for c in claims}) > 1:
+                    first = claims[0].plugin
+                    for claim in claims[1:]:
+                        claim.plugin.problems.append(
+                            f"{kind} {name!r} is already provided by plugin {first.name!r} "
+                            f"({first.origin})"
+                        )
+
+    def _collect_recipes(self) -> None:
+        for record, paths in self._call_each("labcore_recipes"):
+            for path in paths or []:
+                path = Path(path)
+                self.recipes.setdefault(path.stem, (path, record))
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.claims[kind])
+
+    def get(self, kind: str, name: str) -> type:
+        """The component class of ``kind`` called ``name``, or a PluginError listing the choices."""
+        claims = self.claims[kind].get(name)
+        label = kind.replace("_", " ")
+        if not claims:
+            available = ", ".join(self.names(kind)) or "(none installed)"
+            guess = closest(name, self.claims[kind])
+            hint = f" Did you mean {guess!r}?" if guess else ""
+            raise PluginError(f"unknown {label} {name!r}.{hint} Available: {available}")
+        plugins = {id(c.plugin): c.plugin for c in claims}
+        if len(plugins) > 1:
+            who = " and ".join(f"{p.name!r} ({p.origin})" for p in plugins.values())
+            raise PluginError(
+                f"{label} {name!r} is provided by several plugins: {who}; uninstall one of them"
+            )
+        return claims[0].cls
+
+    def provider(self, kind: str, name: str) -> PluginRecord:
+        return self.claims[kind][name][0].plugin
+
+    def cli_commands(self) -> list[tuple[PluginRecord, Any]]:
+        return [(r, cmd) for r, cmds in self._call_each("labcore_cli_commands") for cmd in cmds or []]
+
+    def report_sections(self, run: Any) -> list[Any]:
+        return [s for _, sections in self._call_each("labcore_report_sections", run=run)
+                for s in sections or []]
+
+    @property
+    def hook(self) -> Any:
+        """Call event hooks: ``manager.hook.labcore_step_end(run=..., step=..., logs=...)``."""
+        return self.pm.hook
+
+    def problems(self) -> list[str]:
+        return [f"plugin {r.name!r} ({r.origin}): {p}" for r in self.records for p in r.problems]
+
+
+def _component_problem(kind: str, cls: Any) -> str | None:
+    label = kind.replace("_", " ")
+    if not isinstance(cls, type):
+        return f"{label} hook returned {cls!r}, not a class"
+    name = getattr(cls, "name", "")
+    if not isinstance(name, str) or not name:
+        return f"{label} {cls.__qualname__} has no 'name'"
+    if getattr(cls, "kind", kind) != kind:
+        return f"{cls.__qualname__} is a {cls.kind}, returned by the {label} hook"
+    try:
+        check_schema(getattr(cls, "Config", None))
+    except TypeError as exc:
+        return f"{label} {name!r}: invalid hyperparameter schema: {exc}"
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+_managers: dict[str | None, PluginManager] = {}
+
+
+def get_manager(plugins_dir: str | os.PathLike | None = None) -> PluginManager:
+    """The process-wide plugin manager for ``plugins_dir`` (created on first use)."""
+    key = str(plugins_dir) if plugins_dir is not None else os.environ.get(PLUGINS_DIR_ENV)
+    if key not in _managers:
+        _managers[key] = PluginManager(plugins_dir)
+    return _managers[key]
+

@@ -1,0 +1,176 @@
+"""Run folders: ``<out>/<recipe name>/<UTC timestamp>/`` and everything a run leaves in it.
+
+::
+
+    recipe.toml        the resolved recipe (run it again to reproduce the run)
+    env.json           library versions, device, git commit when known
+    status.json        running | finished | failed | interrupted, step, max_steps, times
+    log.jsonl          one JSON object per logged step (training means, evaluations)
+    checkpoints/       last.pt and step-N.pt
+    samples/           step-N.png sample grids (generative models)
+    metrics.json       the final evaluation, with what it was measured with
+    report.md          the run's report
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.metadata
+import json
+import platform
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from labcore import checkpoint
+from labcore.data import DataBundle
+from labcore.plugins import PluginManager, get_manager
+from labcore.schema import build
+
+
+@dataclasses.dataclass
+class Run:
+    """A run folder and its resolved recipe, as handed to event and report hooks."""
+
+    dir: Path
+    recipe: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.recipe["run"]["name"]
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.dir / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.dir / "samples"
+
+    def status(self) -> dict[str, Any]:
+        path = self.dir / "status.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def set_status(self, status: str, **fields: Any) -> None:
+        data = {**self.status(), "status": status, **fields, "updated": utc_now()}
+        path = self.dir / "status.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(path)
+
+    def metrics(self) -> dict[str, Any]:
+        path = self.dir / "metrics.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def log(self) -> list[dict[str, Any]]:
+        path = self.dir / "log.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create(out: Path, name: str, suffix: str = "") -> Path:
+    """A new, empty run folder ``out/name/<UTC timestamp><suffix>`` (never an existing one)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    base = out / name
+    base.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1000):
+        folder = base / (f"{stamp}{suffix}" + (f"-{attempt}" if attempt else ""))
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"cannot create a new run folder under {base}")
+
+
+def is_run(folder: Path) -> bool:
+    return (folder / "recipe.toml").is_file()
+
+
+def open_run(folder: str | Path) -> Run:
+    """The run in ``folder``, or a ValueError saying why it is not a run folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    if not is_run(folder):
+        raise ValueError(f"{folder} is not a run folder (it has no recipe.toml)")
+    with open(folder / "recipe.toml", "rb") as f:
+        return Run(dir=folder, recipe=tomllib.load(f))
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def environment(device: torch.device, manager: PluginManager) -> dict[str, Any]:
+    """Versions, device and commit, for ``env.json``."""
+    versions = {}
+    for dist in ("labcore", "torch", "torch-geometric", "numpy", "scipy", "scikit-learn"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = None
+    env = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": versions,
+        "device": str(device),
+        "device_name": (
+            torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+        ),
+        "torch_threads": torch.get_num_threads(),
+        "git_commit": _git_commit(),
+        "plugins": {r.name: r.origin for r in manager.records if not r.broken},
+        "command": sys.argv,
+    }
+    return env
+
+
+def load_data(recipe: dict[str, Any], manager: PluginManager | None = None) -> DataBundle:
+    """Load the dataset a resolved recipe names."""
+    manager = manager or get_manager()
+    section = dict(recipe["data"])
+    cls = manager.get("dataset", section.pop("name"))
+    return cls(build(cls.Config, section, "data")).load()
+
+
+def build_model(recipe: dict[str, Any], info: dict[str, Any], manager: PluginManager | None = None):
+    manager = manager or get_manager()
+    section = dict(recipe["model"])
+    cls = manager.get("model", section.pop("name"))
+    return cls(build(cls.Config, section, "model"), info)
+
+
+def load_model(
+    run_dir: str | Path, device: str | torch.device = "cpu", manager: PluginManager | None = None
+) -> tuple[torch.nn.Module, dict[str, Any], dict[str, Any]]:
+    """The trained model of a run (weights of its newest checkpoint), its recipe and data info.
+
+    The model is in eval mode on ``device``.
+    """
+    run = open_run(run_dir)
+    bundle = load_data(run.recipe, manager)
+    model = build_model(run.recipe, bundle.info, manager)
+    state, _, _ = checkpoint.load_latest(run.checkpoints, fallback=False)
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), run.recipe, bundle.info

@@ -1,0 +1,387 @@
+"""The one training loop every model family shares.
+
+It knows a model only through the model contract (:mod:`labcore.model`): named optimizers,
+``training_step`` calling ``ctx.step(name, loss)`` for each update, optional ``evaluate`` and
+``sample``. Everything else here is the trainer's own business: device, precision, seeding, the
+data order, gradient clipping, logging, checkpoints, sample grids, signals and non-finite losses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from labcore import checkpoint, distributed
+from labcore.batching import Batcher
+from labcore.data import DataBundle, TensorSplit
+from labcore.evaluation import final_evaluation, model_metrics
+from labcore.images import save_grid
+from labcore.optim import Schedule
+from labcore.plugins import PluginManager
+from labcore.recipe import Recipe, RecipeError
+from labcore.runfolder import Run, environment
+
+#: Tensor datasets smaller than this are held on the GPU whole.
+DEVICE_DATA_BYTES = 2 * 1024**3
+
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or infinite."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived; a checkpoint was saved."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.step = step
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RecipeError("run.device = 'cuda' but CUDA is not available; use 'auto' or 'cpu'")
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and distributed.is_distributed():
+        return torch.device("cuda", distributed.local_rank())
+    return torch.device(choice)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class TrainContext:
+    """The :class:`labcore.model.StepContext` the trainer hands to ``training_step``."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self._trainer = trainer
+        self.device = trainer.device
+        self.global_step = 0
+        self.max_steps = trainer.max_steps
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return self._trainer.autocast()
+
+    def step(self, name: str, loss: torch.Tensor) -> None:
+        self._trainer.optimizer_step(name, loss)
+
+
+class Trainer:
+    """Trains ``recipe``'s model in ``run``; ``fit()`` runs to ``train.max_steps``."""
+
+    def __init__(
+        self,
+        run: Run,
+        recipe: Recipe,
+        manager: PluginManager,
+        *,
+        progress: bool | None = None,
+    ) -> None:
+        self.run = run
+        self.recipe = recipe
+        self.manager = manager
+        self.rank = distributed.rank()
+        self.is_main = self.rank == 0
+        self.device = pick_device(recipe.run.device)
+        self.precision = recipe.run.precision
+        if self.precision == "16-mixed" and self.device.type != "cuda":
+            raise RecipeError(
+                "run.precision = '16-mixed' needs CUDA (gradient scaling of float16); "
+                "use 'bf16-mixed' or '32' on the CPU"
+            )
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = recipe.run.tf32
+            torch.backends.cudnn.allow_tf32 = recipe.run.tf32
+        self.progress = progress if progress is not None else sys.stderr.isatty()
+        seed_everything(recipe.run.seed + self.rank)
+
+        self.bundle: DataBundle = recipe.dataset_cls(recipe.dataset_config).load()
+        self._hold_on_device()
+        model = recipe.model_cls(recipe.model_config, self.bundle.info).to(self.device)
+        self.model = model
+        factory = recipe.optimizer_factory()
+        self.optimizers = model.configure_optimizers(factory)
+        factory.check_all_used(recipe.model_cls.name)
+        if recipe.run.compile:
+            model.compile()
+
+        cfg = recipe.train
+        self.batcher = Batcher(
+            self.bundle.split("train"),
+            cfg.batch_size,
+            recipe.run.seed,
+            self.device,
+            rank=self.rank,
+            world_size=distributed.world_size(),
+            num_workers=cfg.num_workers,
+        )
+        self.max_steps = cfg.max_steps or cfg.epochs * self.batcher.batches_per_epoch
+        self.schedule = Schedule(recipe.schedule, self.optimizers, self.max_steps)
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.precision == "16-mixed"
+        )
+        self.step = 0
+        self.ctx = TrainContext(self)
+        self._stop_signal: int | None = None
+        self._log_sums: dict[str, torch.Tensor] = {}
+        self._log_count = 0
+
+    # -- pieces of a step ---------------------------------------------------------------------
+
+    def _hold_on_device(self) -> None:
+        if self.device.type != "cuda":
+            return
+        for name, split in self.bundle.splits.items():
+            if isinstance(split, TensorSplit) and split.nbytes() <= DEVICE_DATA_BYTES:
+                self.bundle.splits[name] = split.to(self.device)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16-mixed" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def optimizer_step(self, name: str, loss: torch.Tensor) -> None:
+        if name not in self.optimizers:
+            raise KeyError(
+                f"ctx.step({name!r}): the model has no optimizer {name!r}; "
+                f"it has: {', '.join(self.optimizers)}"
+            )
+        if not torch.isfinite(loss.detach()).all():
+            raise NonFiniteLoss(
+                f"the {name!r} loss is {loss.detach().float().item()} at step {self.step + 1}"
+            )
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        clip = self.recipe.train.grad_clip_norm
+        if clip > 0:
+            self.scaler.unscale_(optimizer)
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def _accumulate(self, logs: dict[str, Any]) -> None:
+        for key, value in logs.items():
+            value = torch.as_tensor(value).detach().float()
+            if value.numel() != 1:
+                continue
+            self._log_sums[key] = self._log_sums.get(key, 0.0) + value.reshape(())
+        self._log_count += 1
+
+    def _flush_logs(self, started: float) -> dict[str, float]:
+        means = {k: float(v) / self._log_count for k, v in self._log_sums.items()}
+        self._log_sums, self._log_count = {}, 0
+        for key, value in means.items():
+            if not math.isfinite(value):
+                raise NonFiniteLoss(f"the logged value {key!r} is {value} at step {self.step}")
+        record = {"step": self.step, "time": round(time.time() - started, 3), **means}
+        for name, rate in self.schedule.rates().items():
+            record[f"lr/{name}"] = rate
+        self._append_log(record)
+        self.manager.hook.labcore_step_end(run=self.run, step=self.step, logs=record)
+        return means
+
+    def _append_log(self, record: dict[str, Any]) -> None:
+        if self.is_main:
+            with open(self.run.dir / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    # -- state --------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "scaler": self.scaler.state_dict(),
+            "step": self.step,
+            "data": self.batcher.state(),
+            "rng": checkpoint.rng_state(),
+            "world_size": distributed.world_size(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        self.batcher.load_state(distributed.rescale_data_state(state))
+        if state.get("world_size", 1) == distributed.world_size():
+            checkpoint.set_rng_state(state["rng"])
+        else:
+            seed_everything(self.recipe.run.seed + self.rank + self.step)
+        self.schedule.apply(self.step)
+
+    def save_checkpoint(self) -> Path:
+        folder = self.run.checkpoints
+        last = folder / "last.pt"
+        every = self.recipe.train.checkpoint_every
+        if self.is_main:
+            if every and self.step % every == 0:
+                path = folder / f"step-{self.step}.pt"
+                checkpoint.atomic_save(self.state_dict(), path)
+                checkpoint.atomic_link(path, last)
+                checkpoint.prune(folder, self.recipe.train.keep_checkpoints)
+            else:
+                checkpoint.atomic_save(self.state_dict(), last)
+            self.manager.hook.labcore_checkpoint_saved(run=self.run, path=last, step=self.step)
+        distributed.barrier()
+        return last
+
+    # -- periodic work ------------------------------------------------------------------------
+
+    def evaluate(self, split_name: str) -> dict[str, float]:
+        """The model's own evaluation on one split, keys prefixed with the split's name."""
+        with torch.random.fork_rng(devices=[]), self.autocast():
+            return model_metrics(
+                self.model, self.bundle, split_name, self.recipe.evaluate.batch_size, self.device
+            )
+
+    def write_samples(self) -> Path | None:
+        if not self.is_main or not self.model.can_sample:
+            return None
+        generator = torch.Generator(self.device).manual_seed(self.recipe.run.seed)
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            self.model.eval()
+            try:
+                grid = self.model.sample_grid(generator, self.bundle)
+            finally:
+                self.model.train()
+        if grid is None:
+            return None
+        images, nrow = grid
+        value_range = tuple(self.bundle.info.get("value_range", (-1.0, 1.0)))
+        scale = max(1, 64 // images.shape[-1])
+        return save_grid(
+            images, self.run.samples / f"step-{self.step:06d}.png", nrow, value_range, scale
+        )
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def resume(self, fallback: bool = False) -> list[str]:
+        state, path, warnings = checkpoint.load_latest(self.run.checkpoints, fallback)
+        self.load_state_dict(state)
+        if path.name != "last.pt":
+            warnings.append(f"resumed from {path.name} (step {self.step})")
+        return warnings
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        def request_stop(signum: int, _frame: Any) -> None:
+            self._stop_signal = signum
+
+        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def fit(self) -> dict[str, Any]:
+        """Train to ``max_steps``, then evaluate; returns the final metrics."""
+        cfg = self.recipe.train
+        self.run.set_status("running", step=self.step, max_steps=self.max_steps)
+        if self.is_main and self.step == 0:
+            env = environment(self.device, self.manager)
+            (self.run.dir / "env.json").write_text(json.dumps(env, indent=2) + "\n")
+        self.manager.hook.labcore_run_start(run=self.run)
+        started = time.time()
+        bar = self._progress_bar()
+        self.model.train()
+        try:
+            with self._signals():
+                while self.step < self.max_steps:
+                    self.schedule.apply(self.step)
+                    batch = self.batcher.next()
+                    self.ctx.global_step = self.step
+                    with self.autocast():
+                        logs = self.model.training_step(batch, self.ctx)
+                    self.step += 1
+                    self._accumulate(logs or {})
+                    if self.step % cfg.log_every == 0 or self.step == self.max_steps:
+                        means = self._flush_logs(started)
+                        if bar is not None:
+                            bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]})
+                    if bar is not None:
+                        bar.update(1)
+                    self._periodic(cfg)
+                    if self._stop_signal is not None:
+                        self.save_checkpoint()
+                        raise Interrupted(self._stop_signal, self.step)
+        except Interrupted:
+            self.run.set_status("interrupted", step=self.step)
+            self.manager.hook.labcore_run_end(run=self.run, status="interrupted")
+            raise
+        except BaseException:
+            self.run.set_status("failed", step=self.step)
+            self.manager.hook.labcore_run_end(run=self.run, status="failed")
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        self.save_checkpoint()
+        if cfg.sample_every:
+            self.write_samples()
+        metrics = self.final_evaluation()
+        self.run.set_status("finished", step=self.step)
+        self.manager.hook.labcore_run_end(run=self.run, status="finished")
+        return metrics
+
+    def _periodic(self, cfg: Any) -> None:
+        step = self.step
+        if cfg.eval_every and step % cfg.eval_every == 0 and step < self.max_steps:
+            result = self.evaluate(cfg.eval_split)
+            if result:
+                self._append_log({"step": step, **result})
+                self.manager.hook.labcore_evaluation_done(run=self.run, step=step, metrics=result)
+        if cfg.sample_every and step % cfg.sample_every == 0 and step < self.max_steps:
+            self.write_samples()
+        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < self.max_steps:
+            self.save_checkpoint()
+        if step % 50 == 0:
+            self.run.set_status("running", step=step, max_steps=self.max_steps)
+
+    def final_evaluation(self) -> dict[str, Any]:
+        metrics = {}
+        for split in ("val", "test"):
+            metrics.update(self.evaluate(split))
+        with torch.random.fork_rng(devices=[]):
+            result = final_evaluation(self.model, self.bundle, self.recipe.evaluate, self.device)
+        metrics.update(result["metrics"])
+        record = {"step": self.step, "metrics": metrics, "evaluation": result["details"]}
+        if self.is_main:
+            (self.run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+            self._append_log({"step": self.step, **{f"final/{k}": v for k, v in metrics.items()}})
+        self.manager.hook.labcore_evaluation_done(run=self.run, step=self.step, metrics=metrics)
+        return record
+
+    def _progress_bar(self) -> Any:
+        if not (self.progress and self.is_main):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(
+            total=self.max_steps,
+            initial=self.step,
+            desc=self.run.name,
+            unit="step",
+            dynamic_ncols=True,
+        )
+

@@ -1,0 +1,79 @@
+"""A tiny plugin used by the core tests through ``--plugins-dir``: real plugin loading, tiny work."""
+
+import dataclasses
+
+import torch
+from torch import nn
+
+import labcore
+from labcore import hp
+
+
+@dataclasses.dataclass
+class BlobsConfig:
+    n: int = hp(256, "examples per split")
+    dim: int = hp(4, "feature dimension")
+    split_seed: int = hp(0, "seed of the data")
+
+
+class Blobs(labcore.Dataset):
+    """Two Gaussian blobs in `dim` dimensions, labelled by blob."""
+
+    name = "toy-blobs"
+    Config = BlobsConfig
+
+    def load(self) -> labcore.DataBundle:
+        g = torch.Generator().manual_seed(self.config.split_seed)
+        splits = {}
+        for split in ("train", "val", "test"):
+            y = torch.randint(0, 2, (self.config.n,), generator=g)
+            x = torch.randn(self.config.n, self.config.dim, generator=g) + 2.0 * y[:, None]
+            splits[split] = labcore.TensorSplit(x=x, y=y)
+        return labcore.DataBundle(splits, {"num_features": self.config.dim, "num_classes": 2})
+
+
+@dataclasses.dataclass
+class MLPConfig:
+    hidden: int = hp(16, "hidden width")
+    dropout: float = hp(0.2, "dropout probability (draws from the global RNG)")
+    nan_at_step: int = hp(0, "make the loss NaN at this step (0: never)")
+
+
+class ToyMLP(labcore.Model):
+    """A two-layer MLP classifier with dropout."""
+
+    name = "toy-mlp"
+    Config = MLPConfig
+
+    def __init__(self, config, info):
+        super().__init__(config, info)
+        self.net = nn.Sequential(
+            nn.Linear(info["num_features"], config.hidden),
+            nn.ReLU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.hidden, info["num_classes"]),
+        )
+
+    def training_step(self, batch, ctx):
+        loss = nn.functional.cross_entropy(self.net(batch["x"]), batch["y"])
+        if self.config.nan_at_step and ctx.global_step + 1 >= self.config.nan_at_step:
+            loss = loss * float("nan")
+        ctx.step("main", loss)
+        return {"loss": loss}
+
+    def evaluate(self, split, ctx):
+        correct = total = 0
+        for batch in ctx.batches(split):
+            correct += (self.net(batch["x"]).argmax(1) == batch["y"]).sum().item()
+            total += len(batch["y"])
+        return {"accuracy": correct / total}
+
+
+@labcore.hookimpl
+def labcore_models():
+    return [ToyMLP]
+
+
+@labcore.hookimpl
+def labcore_datasets():
+    return [Blobs]
