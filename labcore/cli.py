@@ -7,6 +7,7 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import click
 import torch
 
+from labcore import distributed
 from labcore import recipe as recipe_module
 from labcore.plugins import PLUGINS_DIR_ENV, PluginError, PluginManager, get_manager
 from labcore.recipe import RecipeError
@@ -157,7 +159,9 @@ def parse_seeds(text: str) -> list[int]:
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not match:
-            raise click.BadParameter(f"{text!r}: expected seeds like 0-9 or 1,2,5", param_hint="--seeds")
+            raise click.BadParameter(
+                f"{text!r}: expected seeds like 0-9 or 1,2,5", param_hint="--seeds"
+            )
         low, high = int(match.group(1)), int(match.group(2) or match.group(1))
         seeds.extend(range(low, high + 1))
     return seeds
@@ -168,10 +172,16 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
     from labcore import report, runfolder
     from labcore.trainer import Interrupted, Trainer
 
-    folder = runfolder.create(out, recipe.run.name)
-    recipe.save(folder / "recipe.toml")
+    wants_cuda = recipe.run.device == "cuda" or (
+        recipe.run.device == "auto" and torch.cuda.is_available()
+    )
+    distributed.init_from_environment("cuda" if wants_cuda else "cpu")
+    main_process = distributed.rank() == 0
+    folder = distributed.share(runfolder.create(out, recipe.run.name) if main_process else None)
+    if main_process:
+        recipe.save(folder / "recipe.toml")
+        click.echo(f"run folder: {folder}", err=True)
     run = runfolder.Run(dir=folder, recipe=recipe.sections)
-    click.echo(f"run folder: {folder}", err=True)
     trainer = Trainer(run, recipe, manager, progress=progress)
     try:
         record = trainer.fit()
@@ -182,8 +192,9 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
             err=True,
         )
         sys.exit(128 + exc.signum)
-    report.write_markdown(run, manager)
-    _print_metrics(record["metrics"])
+    if main_process:
+        report.write_markdown(run, manager)
+        _print_metrics(record["metrics"])
     return folder
 
 
@@ -194,16 +205,44 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 
 @cli.command()
 @click.argument("recipe")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a recipe value, e.g. --set train.max_steps=50 (repeatable).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"),
-              show_default=True, help="Folder that receives the run folders.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
-              help="Override run.device.")
-@click.option("--seeds", default=None, metavar="SEEDS",
-              help="Run once per seed (e.g. 0-9) and report each metric's mean and std.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: only when stderr is a terminal).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a recipe value, e.g. --set train.max_steps=50 (repeatable).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Folder that receives the run folders.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default=None,
+    help="Override run.device.",
+)
+@click.option(
+    "--seeds",
+    default=None,
+    metavar="SEEDS",
+    help="Run once per seed (e.g. 0-9) and report each metric's mean and std.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar (default: only when stderr is a terminal).",
+)
+@click.option(
+    "--nproc",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Train with N processes through torchrun (train.batch_size is per process).",
+)
 @click.pass_context
 @handle_errors
 def run(
@@ -214,6 +253,7 @@ def run(
     device: str | None,
     seeds: str | None,
     progress: bool | None,
+    nproc: int,
 ) -> None:
     """Train RECIPE (a TOML file or a bundled recipe's name), evaluate it and write its report.
 
@@ -221,6 +261,11 @@ def run(
     """
     manager = manager_of(ctx)
     extra = [f"run.device={json.dumps(device)}"] if device else []
+    if nproc > 1:
+        if seeds is not None:
+            raise click.UsageError("--seeds and --nproc cannot be combined; run seeds one by one")
+        recipe_module.load(recipe, manager, [*overrides, *extra])  # report recipe errors here
+        sys.exit(_launch_torchrun(ctx, nproc, recipe, [*overrides, *extra], out, progress))
     if seeds is None:
         loaded = recipe_module.load(recipe, manager, [*overrides, *extra])
         train_run(manager, loaded, out, progress)
@@ -239,6 +284,36 @@ def run(
         click.echo(f"{key}: {mean:.6g} ± {std:.3g}")
 
 
+def _launch_torchrun(
+    ctx: click.Context,
+    nproc: int,
+    recipe: str,
+    overrides: list[str],
+    out: Path,
+    progress: bool | None,
+) -> int:
+    """Run this same command under ``torchrun`` with ``nproc`` processes on this machine."""
+    plugins_dir = ctx.find_root().params.get("plugins_dir")
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "labcore",
+        *(["--plugins-dir", str(plugins_dir)] if plugins_dir else []),
+        "run",
+        recipe,
+        "--out",
+        str(out),
+        *[a for o in overrides for a in ("--set", o)],
+        *([] if progress is None else ["--progress" if progress else "--no-progress"]),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    return subprocess.call(command, env=env)
+
+
 def _metrics_of(folder: Path) -> dict[str, float]:
     return json.loads((folder / "metrics.json").read_text())["metrics"]
 
@@ -255,10 +330,18 @@ def _seed_summary(results: list[dict[str, Any]]) -> dict[str, tuple[float, float
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Change train.* or evaluate.* values, e.g. --set train.max_steps=2000.")
-@click.option("--fallback", is_flag=True,
-              help="If last.pt is unreadable, resume from the newest readable step checkpoint.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change train.* or evaluate.* values, e.g. --set train.max_steps=2000.",
+)
+@click.option(
+    "--fallback",
+    is_flag=True,
+    help="If last.pt is unreadable, resume from the newest readable step checkpoint.",
+)
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
 @click.pass_context
 @handle_errors
@@ -306,10 +389,16 @@ def resume(
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Change evaluate.* values, e.g. --set evaluate.num_samples=5000.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change evaluate.* values, e.g. --set evaluate.num_samples=5000.",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
 @click.pass_context
 @handle_errors
 def evaluate(ctx: click.Context, run_dir: Path, overrides: tuple[str, ...], device: str) -> None:
@@ -324,15 +413,31 @@ def evaluate(ctx: click.Context, run_dir: Path, overrides: tuple[str, ...], devi
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-n", "count", type=click.IntRange(1), default=64, show_default=True,
-              help="Number of samples.")
-@click.option("-o", "output", type=click.Path(dir_okay=True, path_type=Path), required=True,
-              help="A .png file for a grid, or a folder for one PNG per sample.")
-@click.option("--class", "classes", multiple=True, type=int,
-              help="Class label to sample (conditional models; repeatable, cycled over n).")
+@click.option(
+    "-n", "count", type=click.IntRange(1), default=64, show_default=True, help="Number of samples."
+)
+@click.option(
+    "-o",
+    "output",
+    type=click.Path(dir_okay=True, path_type=Path),
+    required=True,
+    help="A .png file for a grid, or a folder for one PNG per sample.",
+)
+@click.option(
+    "--class",
+    "classes",
+    multiple=True,
+    type=int,
+    help="Class label to sample (conditional models; repeatable, cycled over n).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
-@click.option("--nrow", type=click.IntRange(1), default=8, show_default=True,
-              help="Images per row of the grid.")
+@click.option(
+    "--nrow",
+    type=click.IntRange(1),
+    default=8,
+    show_default=True,
+    help="Images per row of the grid.",
+)
 @click.pass_context
 @handle_errors
 def sample(
@@ -360,14 +465,17 @@ def sample(
         num_classes = info.get("num_classes")
         bad = [c for c in classes if num_classes is not None and not 0 <= c < num_classes]
         if bad:
-            raise click.BadParameter(f"{bad}: classes run from 0 to {num_classes - 1}",
-                                     param_hint="--class")
+            raise click.BadParameter(
+                f"{bad}: classes run from 0 to {num_classes - 1}", param_hint="--class"
+            )
         condition = torch.tensor([classes[i % len(classes)] for i in range(count)])
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         images = model.sample(count, generator=generator, condition=condition)
     if images.dim() != 4:
-        raise RecipeError(f"model {model.name!r} samples are not images (shape {tuple(images.shape)})")
+        raise RecipeError(
+            f"model {model.name!r} samples are not images (shape {tuple(images.shape)})"
+        )
     value_range = tuple(info.get("value_range", (-1.0, 1.0)))
     if output.suffix.lower() == ".png":
         save_grid(images, output, nrow, value_range, scale=max(1, 64 // images.shape[-1]))
@@ -385,8 +493,12 @@ def sample(
 
 
 @cli.command()
-@click.argument("run_dirs", nargs=-1, required=True,
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "run_dirs",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
 @click.pass_context
 @handle_errors
 def report(ctx: click.Context, run_dirs: tuple[Path, ...]) -> None:
@@ -402,6 +514,3 @@ def report(ctx: click.Context, run_dirs: tuple[Path, ...]) -> None:
 
 def main() -> None:
     cli(prog_name="labcore")
-
-
-

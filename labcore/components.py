@@ -1,9 +1,9 @@
 """What every component (model, dataset, metric, feature extractor) has in common.
 
-A component is a class with a unique ``name`` within its kind and a ``Config`` dataclass that declares
-its hyperparameters. Plugins hand component classes to the host through the registration hooks in
-:mod:`labcore.hookspecs`; the host validates a recipe section against ``Config`` and instantiates the
-class with the resulting config object.
+A component is a class with a unique ``name`` within its kind and a ``Config`` dataclass that
+declares its hyperparameters. Plugins hand component classes to the host through the registration
+hooks in :mod:`labcore.hookspecs`; the host validates a recipe section against ``Config`` and
+instantiates the class with the resulting config object.
 """
 
 from __future__ import annotations

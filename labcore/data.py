@@ -80,8 +80,8 @@ Split = TensorSplit | FullBatch | ItemSplit
 class DataBundle:
     """The splits of a dataset and what a model needs to know about them.
 
-    ``splits`` maps ``train`` (required), ``val`` and ``test`` to splits. ``info`` describes the data
-    for model construction; common keys: ``shape`` (one example, e.g. ``(1, 28, 28)``),
+    ``splits`` maps ``train`` (required), ``val`` and ``test`` to splits. ``info`` describes the
+    data for model construction; common keys: ``shape`` (one example, e.g. ``(1, 28, 28)``),
     ``num_classes``, ``num_features``, ``vocab_size``, ``value_range`` (e.g. ``(-1.0, 1.0)``).
     """
 

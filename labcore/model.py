@@ -45,7 +45,7 @@ class StepContext(Protocol):
     max_steps: int
 
     def step(self, name: str, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss`` and update the optimizer ``name`` (zeroing its gradients first)."""
+        """Backpropagate ``loss`` and update optimizer ``name`` (zeroing its gradients first)."""
 
     def autocast(self) -> Any:
         """The mixed-precision context of the run (a no-op context in full precision)."""
@@ -92,7 +92,9 @@ class Model(nn.Module, Component):
     def evaluate(self, split: Any, ctx: EvalContext) -> dict[str, float]:
         raise NotImplementedError(f"model {self.name!r} has no evaluate()")
 
-    def sample_grid(self, generator: torch.Generator, bundle: Any) -> tuple[torch.Tensor, int] | None:
+    def sample_grid(
+        self, generator: torch.Generator, bundle: Any
+    ) -> tuple[torch.Tensor, int] | None:
         """Images for the periodic sample grid and the number per row, or None.
 
         The default draws 64 samples, 8 per row. Conditional models override it (one row per

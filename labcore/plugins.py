@@ -225,11 +225,16 @@ class PluginManager:
         return self.claims[kind][name][0].plugin
 
     def cli_commands(self) -> list[tuple[PluginRecord, Any]]:
-        return [(r, cmd) for r, cmds in self._call_each("labcore_cli_commands") for cmd in cmds or []]
+        return [
+            (r, cmd) for r, cmds in self._call_each("labcore_cli_commands") for cmd in cmds or []
+        ]
 
     def report_sections(self, run: Any) -> list[Any]:
-        return [s for _, sections in self._call_each("labcore_report_sections", run=run)
-                for s in sections or []]
+        return [
+            s
+            for _, sections in self._call_each("labcore_report_sections", run=run)
+            for s in sections or []
+        ]
 
     @property
     def hook(self) -> Any:
@@ -272,4 +277,3 @@ def get_manager(plugins_dir: str | os.PathLike | None = None) -> PluginManager:
     if key not in _managers:
         _managers[key] = PluginManager(plugins_dir)
     return _managers[key]
-

@@ -1,9 +1,9 @@
 """Hyperparameter schemas: dataclasses that validate a recipe section.
 
-A component declares its hyperparameters as a dataclass (its ``Config``). A recipe section is checked
-against it before anything trains: unknown keys get the closest valid key, wrong types the expected
-type, missing values the section they belong to. Values are coerced where the intent is obvious
-(an int where a float is expected, a TOML array where a tuple is expected).
+A component declares its hyperparameters as a dataclass (its ``Config``). A recipe section is
+checked against it before anything trains: unknown keys get the closest valid key, wrong types
+the expected type, missing values the section they belong to. Values are coerced where the intent
+is obvious (an int where a float is expected, a TOML array where a tuple is expected).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def check_schema(schema: Any) -> None:
 
 
 def hp(default: Any = dataclasses.MISSING, doc: str = "", **kwargs: Any) -> Any:
-    """A dataclass field with a documented hyperparameter: ``z_dim: int = hp(64, "latent size")``."""
+    """A documented hyperparameter field: ``z_dim: int = hp(64, "latent size")``."""
     if isinstance(default, (list, dict, set)):
         value = default
         return dataclasses.field(

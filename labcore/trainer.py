@@ -65,6 +65,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class _Silent:
+    """Stands in for the hook relay on ranks other than 0."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda **kwargs: None
+
+
 class TrainContext:
     """The :class:`labcore.model.StepContext` the trainer hands to ``training_step``."""
 
@@ -112,8 +119,11 @@ class Trainer:
 
         self.bundle: DataBundle = recipe.dataset_cls(recipe.dataset_config).load()
         self._hold_on_device()
-        model = recipe.model_cls(recipe.model_config, self.bundle.info).to(self.device)
-        self.model = model
+        model = recipe.model_cls(recipe.model_config, self.bundle.info)
+        if recipe.run.sync_batchnorm and distributed.is_distributed():
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.model = model.to(self.device)
+        distributed.broadcast_state(model)
         factory = recipe.optimizer_factory()
         self.optimizers = model.configure_optimizers(factory)
         factory.check_all_used(recipe.model_cls.name)
@@ -132,9 +142,7 @@ class Trainer:
         )
         self.max_steps = cfg.max_steps or cfg.epochs * self.batcher.batches_per_epoch
         self.schedule = Schedule(recipe.schedule, self.optimizers, self.max_steps)
-        self.scaler = torch.amp.GradScaler(
-            self.device.type, enabled=self.precision == "16-mixed"
-        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "16-mixed")
         self.step = 0
         self.ctx = TrainContext(self)
         self._stop_signal: int | None = None
@@ -169,10 +177,11 @@ class Trainer:
         optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        distributed.average_gradients(params)
         clip = self.recipe.train.grad_clip_norm
         if clip > 0:
             self.scaler.unscale_(optimizer)
-            params = [p for group in optimizer.param_groups for p in group["params"]]
             torch.nn.utils.clip_grad_norm_(params, clip)
         self.scaler.step(optimizer)
         self.scaler.update()
@@ -195,13 +204,22 @@ class Trainer:
         for name, rate in self.schedule.rates().items():
             record[f"lr/{name}"] = rate
         self._append_log(record)
-        self.manager.hook.labcore_step_end(run=self.run, step=self.step, logs=record)
+        self._event.labcore_step_end(run=self.run, step=self.step, logs=record)
         return means
 
     def _append_log(self, record: dict[str, Any]) -> None:
         if self.is_main:
             with open(self.run.dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
+
+    def _status(self, status: str, **fields: Any) -> None:
+        if self.is_main:
+            self.run.set_status(status, **fields)
+
+    @property
+    def _event(self) -> Any:
+        """Event hooks, called on rank 0 only (other ranks call nothing)."""
+        return self.manager.hook if self.is_main else _Silent()
 
     # -- state --------------------------------------------------------------------------------
 
@@ -241,7 +259,7 @@ class Trainer:
                 checkpoint.prune(folder, self.recipe.train.keep_checkpoints)
             else:
                 checkpoint.atomic_save(self.state_dict(), last)
-            self.manager.hook.labcore_checkpoint_saved(run=self.run, path=last, step=self.step)
+            self._event.labcore_checkpoint_saved(run=self.run, path=last, step=self.step)
         distributed.barrier()
         return last
 
@@ -297,11 +315,11 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train to ``max_steps``, then evaluate; returns the final metrics."""
         cfg = self.recipe.train
-        self.run.set_status("running", step=self.step, max_steps=self.max_steps)
+        self._status("running", step=self.step, max_steps=self.max_steps)
         if self.is_main and self.step == 0:
             env = environment(self.device, self.manager)
             (self.run.dir / "env.json").write_text(json.dumps(env, indent=2) + "\n")
-        self.manager.hook.labcore_run_start(run=self.run)
+        self._event.labcore_run_start(run=self.run)
         started = time.time()
         bar = self._progress_bar()
         self.model.train()
@@ -314,6 +332,7 @@ class Trainer:
                     with self.autocast():
                         logs = self.model.training_step(batch, self.ctx)
                     self.step += 1
+                    distributed.broadcast_buffers(self.model)
                     self._accumulate(logs or {})
                     if self.step % cfg.log_every == 0 or self.step == self.max_steps:
                         means = self._flush_logs(started)
@@ -326,12 +345,12 @@ class Trainer:
                         self.save_checkpoint()
                         raise Interrupted(self._stop_signal, self.step)
         except Interrupted:
-            self.run.set_status("interrupted", step=self.step)
-            self.manager.hook.labcore_run_end(run=self.run, status="interrupted")
+            self._status("interrupted", step=self.step)
+            self._event.labcore_run_end(run=self.run, status="interrupted")
             raise
         except BaseException:
-            self.run.set_status("failed", step=self.step)
-            self.manager.hook.labcore_run_end(run=self.run, status="failed")
+            self._status("failed", step=self.step)
+            self._event.labcore_run_end(run=self.run, status="failed")
             raise
         finally:
             if bar is not None:
@@ -340,8 +359,8 @@ class Trainer:
         if cfg.sample_every:
             self.write_samples()
         metrics = self.final_evaluation()
-        self.run.set_status("finished", step=self.step)
-        self.manager.hook.labcore_run_end(run=self.run, status="finished")
+        self._status("finished", step=self.step)
+        self._event.labcore_run_end(run=self.run, status="finished")
         return metrics
 
     def _periodic(self, cfg: Any) -> None:
@@ -350,13 +369,13 @@ class Trainer:
             result = self.evaluate(cfg.eval_split)
             if result:
                 self._append_log({"step": step, **result})
-                self.manager.hook.labcore_evaluation_done(run=self.run, step=step, metrics=result)
+                self._event.labcore_evaluation_done(run=self.run, step=step, metrics=result)
         if cfg.sample_every and step % cfg.sample_every == 0 and step < self.max_steps:
             self.write_samples()
         if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < self.max_steps:
             self.save_checkpoint()
         if step % 50 == 0:
-            self.run.set_status("running", step=step, max_steps=self.max_steps)
+            self._status("running", step=step, max_steps=self.max_steps)
 
     def final_evaluation(self) -> dict[str, Any]:
         metrics = {}
@@ -369,7 +388,7 @@ class Trainer:
         if self.is_main:
             (self.run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
             self._append_log({"step": self.step, **{f"final/{k}": v for k, v in metrics.items()}})
-        self.manager.hook.labcore_evaluation_done(run=self.run, step=self.step, metrics=metrics)
+        self._event.labcore_evaluation_done(run=self.run, step=self.step, metrics=metrics)
         return record
 
     def _progress_bar(self) -> Any:
@@ -384,4 +403,3 @@ class Trainer:
             unit="step",
             dynamic_ncols=True,
         )
-

@@ -1,6 +1,7 @@
-"""A tiny plugin used by the core tests through ``--plugins-dir``: real plugin loading, tiny work."""
+"""A tiny plugin the core tests load through ``--plugins-dir``: real plugin loading, tiny work."""
 
 import dataclasses
+import time
 
 import torch
 from torch import nn
@@ -37,6 +38,7 @@ class MLPConfig:
     hidden: int = hp(16, "hidden width")
     dropout: float = hp(0.2, "dropout probability (draws from the global RNG)")
     nan_at_step: int = hp(0, "make the loss NaN at this step (0: never)")
+    step_delay: float = hp(0.0, "seconds to sleep in each step (to interrupt a run mid-way)")
 
 
 class ToyMLP(labcore.Model):
@@ -55,6 +57,7 @@ class ToyMLP(labcore.Model):
         )
 
     def training_step(self, batch, ctx):
+        time.sleep(self.config.step_delay)
         loss = nn.functional.cross_entropy(self.net(batch["x"]), batch["y"])
         if self.config.nan_at_step and ctx.global_step + 1 >= self.config.nan_at_step:
             loss = loss * float("nan")

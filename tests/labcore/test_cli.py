@@ -1,0 +1,192 @@
+"""The command line end to end, as a user runs it: real subprocesses, real files."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+TOY_DIR = Path(__file__).parent / "toy_plugins"
+TOY = TOY_DIR / "toy.toml"
+
+
+@pytest.fixture
+def cli(labcore_cli):
+    def call(*args, check=0, **kwargs):
+        return labcore_cli("--plugins-dir", TOY_DIR, *args, check=check, **kwargs)
+
+    return call
+
+
+def weights(run_dir: Path) -> dict:
+    return torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_run_writes_a_complete_run_folder(cli, run_folder, tmp_path):
+    result = cli("run", TOY, "--out", tmp_path)
+    folder = run_folder(tmp_path)
+    assert folder.parent.name == "toy"
+    assert "test/accuracy:" in result.stdout
+    log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "loss" in r] == [5, 10, 15, 20]
+    env = json.loads((folder / "env.json").read_text())
+    assert env["versions"]["torch"] and env["device"] == "cpu"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["step"] == 20 and metrics["metrics"]["test/accuracy"] > 0.8
+    assert json.loads((folder / "status.json").read_text())["status"] == "finished"
+    assert "test/accuracy" in (folder / "report.md").read_text()
+
+    # the saved, resolved recipe reproduces the run exactly
+    cli("run", folder / "recipe.toml", "--out", tmp_path / "again")
+    assert same_weights(weights(folder), weights(run_folder(tmp_path / "again")))
+
+
+def test_resume_to_a_larger_budget_is_bitwise_identical(cli, run_folder, tmp_path):
+    cli("run", TOY, "--out", tmp_path / "straight", "--set", "train.max_steps=40")
+    cli("run", TOY, "--out", tmp_path / "split", "--set", "train.max_steps=20")
+    folder = run_folder(tmp_path / "split")
+    result = cli("resume", folder, "--set", "train.max_steps=40")
+    assert "at step 20 of 40" in result.stderr
+    assert same_weights(weights(run_folder(tmp_path / "straight")), weights(folder))
+    assert "max_steps = 40" in (folder / "recipe.toml").read_text()
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.time() < deadline, f"{path} did not appear"
+        time.sleep(0.02)
+
+
+def _start(tmp_path: Path, *overrides: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labcore",
+            "--plugins-dir",
+            str(TOY_DIR),
+            "run",
+            str(TOY),
+            "--out",
+            str(tmp_path),
+            *[a for o in overrides for a in ("--set", o)],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_killed_run_resumes_bitwise_identical(cli, run_folder, tmp_path):
+    steps = ["train.max_steps=60", "train.checkpoint_every=10", "train.keep_checkpoints=2"]
+    cli("run", TOY, "--out", tmp_path / "straight", *[a for s in steps for a in ("--set", s)])
+    process = _start(tmp_path / "killed", *steps, "model.step_delay=0.02")
+    _wait_for(tmp_path / "killed", process)
+    folder = next((tmp_path / "killed").glob("toy/*"))
+    _wait_for(folder / "checkpoints" / "step-20.pt", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert json.loads((folder / "status.json").read_text())["status"] == "running"
+    cli("resume", folder)
+    assert same_weights(weights(run_folder(tmp_path / "straight")), weights(folder))
+    assert sorted(p.name for p in (folder / "checkpoints").glob("step-*")) == [
+        "step-50.pt",
+        "step-60.pt",
+    ]
+
+
+def test_sigint_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
+    process = _start(tmp_path, "train.max_steps=100000", "model.step_delay=0.01")
+    _wait_for(tmp_path / "toy", process)
+    folder = next((tmp_path / "toy").iterdir())
+    _wait_for(folder / "log.jsonl", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGINT
+    assert f"Resume with: labcore resume {folder}" in stderr
+    assert json.loads((folder / "status.json").read_text())["status"] == "interrupted"
+    assert (folder / "checkpoints" / "last.pt").is_file()
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(cli, run_folder, tmp_path):
+    result = cli(
+        "run",
+        TOY,
+        "--out",
+        tmp_path,
+        "--set",
+        "model.nan_at_step=7",
+        "--set",
+        "train.checkpoint_every=5",
+        check=1,
+    )
+    assert "the 'main' loss is nan at step 7" in result.stderr
+    assert "Traceback" not in result.stderr
+    folder = run_folder(tmp_path)
+    assert torch.load(folder / "checkpoints" / "last.pt", weights_only=True)["step"] == 5
+    assert json.loads((folder / "status.json").read_text())["status"] == "failed"
+
+
+def test_corrupt_checkpoint_is_named_and_fallback_is_explicit(cli, run_folder, tmp_path):
+    cli("run", TOY, "--out", tmp_path, "--set", "train.checkpoint_every=10")
+    folder = run_folder(tmp_path)
+    last = folder / "checkpoints" / "last.pt"
+    last.unlink()
+    last.write_bytes(b"not a checkpoint")
+    result = cli("resume", folder, "--set", "train.max_steps=30", check=1)
+    assert "last.pt cannot be read" in result.stderr and "--fallback" in result.stderr
+    result = cli("resume", folder, "--set", "train.max_steps=30", "--fallback")
+    assert "resumed from step-20.pt" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", TOY, "--set", "model.hiden=3"], "did you mean model.hidden?"),
+        (["run", "no-such-recipe"], "no recipe file 'no-such-recipe'"),
+        (["run", TOY, "--set", "run.precision=16-mixed"], "needs CUDA"),
+        (["run", TOY, "--seeds", "x"], "expected seeds like 0-9"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_clear_message(cli, tmp_path, args, message):
+    result = cli(*args, "--out", tmp_path, check=2)
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_resume_refuses_to_change_the_model(cli, run_folder, tmp_path):
+    cli("run", TOY, "--out", tmp_path)
+    result = cli("resume", run_folder(tmp_path), "--set", "model.hidden=4", check=2)
+    assert "only train.* and evaluate.*" in result.stderr
+
+
+def test_sample_needs_a_generative_model(cli, run_folder, tmp_path):
+    cli("run", TOY, "--out", tmp_path)
+    result = cli("sample", run_folder(tmp_path), "-o", tmp_path / "x.png", check=2)
+    assert "cannot sample" in result.stderr
+
+
+def test_seeds_run_each_seed_and_summarise(cli, tmp_path):
+    result = cli("run", TOY, "--out", tmp_path, "--seeds", "0-2")
+    summary = json.loads(next((tmp_path / "toy").glob("seeds-*.json")).read_text())
+    assert [r["seed"] for r in summary["runs"]] == [0, 1, 2]
+    mean, std = summary["summary"]["test/accuracy"]
+    values = [r["test/accuracy"] for r in summary["runs"]]
+    assert mean == pytest.approx(sum(values) / 3) and std >= 0
+    assert "3 seeds" in result.stdout
+
+
+def test_help_and_module_entry_point(labcore_cli):
+    result = labcore_cli("--help", check=0)
+    for command in ("run", "resume", "evaluate", "sample", "report", "plugins", "recipes"):
+        assert command in result.stdout
+    assert "--set" in labcore_cli("run", "--help", check=0).stdout
