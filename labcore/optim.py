@@ -67,7 +67,8 @@ class OptimizerFactory:
         self.overrides = {k: v for k, v in section.items() if isinstance(v, Mapping)}
         self.used: set[str] = set()
         self.base.setdefault("name", "adam")
-        optimizer_schema(self.base["name"])  # fail early on an unknown optimizer name
+        for name in ("", *self.overrides):  # validate every table before anything trains
+            self.options(name)
 
     def options(self, name: str) -> tuple[str, dict[str, Any]]:
         merged = {**self.base, **self.overrides.get(name, {})}

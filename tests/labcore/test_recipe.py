@@ -83,7 +83,9 @@ def test_missing_sections_and_files(tmp_path, manager):
     with pytest.raises(
         RecipeError, match=r"\[model\]: missing value 'name'; choose one of: .*toy-mlp"
     ):
-        recipe.load(write(tmp_path / "r.toml", '[data]\nname = "toy-blobs"\n'), manager)
+        recipe.load(
+            write(tmp_path / "r.toml", '[data]\nname = "toy-blobs"\n[train]\nepochs = 1\n'), manager
+        )
     with pytest.raises(RecipeError, match="no recipe file 'nope.toml'"):
         recipe.load("nope.toml", manager)
     with pytest.raises(RecipeError, match="invalid TOML"):
