@@ -16,7 +16,7 @@ from typing import Any
 import click
 import torch
 
-from labcore import distributed
+from labcore import distributed, report_cli
 from labcore import recipe as recipe_module
 from labcore.plugins import PLUGINS_DIR_ENV, PluginError, PluginManager, get_manager
 from labcore.recipe import RecipeError
@@ -193,7 +193,7 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
         )
         sys.exit(128 + exc.signum)
     if main_process:
-        report.write_markdown(run, manager)
+        report.write_reports(run, manager)
         _print_metrics(record["metrics"])
     return folder
 
@@ -383,7 +383,7 @@ def resume(
             err=True,
         )
         sys.exit(128 + exc.signum)
-    report.write_markdown(run, manager)
+    report.write_reports(run, manager)
     _print_metrics(record["metrics"])
 
 
@@ -492,24 +492,8 @@ def sample(
     click.echo(f"wrote {count} PNG files to {output}")
 
 
-@cli.command()
-@click.argument(
-    "run_dirs",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
-@click.pass_context
-@handle_errors
-def report(ctx: click.Context, run_dirs: tuple[Path, ...]) -> None:
-    """Write the report of each RUN_DIR (report.md in the run folder)."""
-    from labcore import report as report_module
-    from labcore.runfolder import open_run
-
-    manager = manager_of(ctx)
-    for folder in run_dirs:
-        path = report_module.write_markdown(open_run(folder), manager)
-        click.echo(f"wrote {path}")
+cli.add_command(report_cli.report)
+cli.add_command(report_cli.runs)
 
 
 def main() -> None:

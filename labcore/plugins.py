@@ -159,8 +159,14 @@ class PluginManager:
         except ValueError as exc:
             record.problems.append(_one_line(exc))
 
-    def _call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[PluginRecord, Any]]:
-        """Call ``hook_name`` on each plugin separately so one failure stays with its plugin."""
+    def _call_each(
+        self, hook_name: str, errors: list[str] | None = None, **kwargs: Any
+    ) -> list[tuple[PluginRecord, Any]]:
+        """Call ``hook_name`` on each plugin separately so one failure stays with its plugin.
+
+        A failure marks the plugin broken, unless ``errors`` is given: then the failure is only
+        described there (a report section that cannot be made does not disable the plugin).
+        """
         by_name = {r.name: r for r in self.records}
         results = []
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
@@ -170,7 +176,11 @@ class PluginManager:
             try:
                 results.append((record, impl.function(**{a: kwargs[a] for a in impl.argnames})))
             except Exception as exc:
-                record.problems.append(f"{hook_name}() raised {_one_line(exc)}")
+                message = f"{hook_name}() raised {_one_line(exc)}"
+                if errors is None:
+                    record.problems.append(message)
+                else:
+                    errors.append(f"plugin {record.name!r} ({record.origin}): {message}")
         return results
 
     def _collect_components(self) -> None:
@@ -229,12 +239,11 @@ class PluginManager:
             (r, cmd) for r, cmds in self._call_each("labcore_cli_commands") for cmd in cmds or []
         ]
 
-    def report_sections(self, run: Any) -> list[Any]:
-        return [
-            s
-            for _, sections in self._call_each("labcore_report_sections", run=run)
-            for s in sections or []
-        ]
+    def report_sections(self, run: Any) -> tuple[list[Any], list[str]]:
+        """Every plugin's report sections for ``run``, and a line for each plugin that failed."""
+        errors: list[str] = []
+        results = self._call_each("labcore_report_sections", errors, run=run)
+        return [s for _, sections in results for s in sections or []], errors
 
     @property
     def hook(self) -> Any:

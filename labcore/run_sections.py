@@ -1,0 +1,271 @@
+"""The report sections every run has, read from its run folder (see :mod:`labcore.runfolder`).
+
+Leading sections: the recipe in brief, the final metrics (the sample-based ones with the feature
+extractor, its weights' hash and the sample counts beside them), training curves, the latest
+sample grid and a strip of grids over training. Trailing sections, after the model family's own:
+the environment and the full resolved recipe.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from labcore import logs, runs
+from labcore.plots import plot_curves
+from labcore.report import Section
+
+REPORT_DIR = "report"
+CURVES_NAME = "curves.png"
+STRIP_COUNT = 6
+RECIPE_ORDER = ("model", "data", "optimizer", "schedule", "train", "evaluate", "run")
+
+
+def fmt(value: Any, digits: int = 6) -> str:
+    """A table cell: floats to ``digits`` significant digits, lists comma-separated."""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt(v, digits) for v in value) or "(none)"
+    return str(value)
+
+
+def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to one level of dotted keys: ``{"a": {"b": 1}}`` to ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def cell(text: str) -> str:
+    """``text`` made safe for one cell of a Markdown table."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _setting(value: Any) -> str:
+    return '""' if value == "" else fmt(value)
+
+
+# -- summary and recipe -----------------------------------------------------------------------
+
+
+def summary(run: Any) -> str:
+    """One line under the report's title: progress, model, data, start time, folder (the
+    status is the document's own)."""
+    status = run.status()
+    parts = []
+    if status:
+        step, total = status.get("step"), status.get("max_steps")
+        parts.append(f"step {step} of {total}" if total else f"step {step}")
+    recipe = run.recipe
+    parts.append(f"model `{recipe['model']['name']}` on data `{recipe['data']['name']}`")
+    parts.append(f"started {runs.started(run.dir).strftime('%Y-%m-%d %H:%M UTC')}")
+    parts.append(f"folder `{run.dir}`")
+    return " · ".join(parts)
+
+
+def recipe_section(recipe: dict[str, Any]) -> Section:
+    """Each recipe section's component name and settings, one row per section (the sample-based
+    evaluation's settings only when the recipe names metrics)."""
+    rows = ["| section | name | settings |", "| --- | --- | --- |"]
+    order = [s for s in RECIPE_ORDER if s in recipe] + [s for s in recipe if s not in RECIPE_ORDER]
+    for name in order:
+        values = recipe[name]
+        if not isinstance(values, dict):
+            continue
+        values = flatten(values)
+        component = values.pop("name", "")
+        if name == "evaluate" and not values.get("metrics"):
+            values = {k: v for k, v in values.items() if k in ("split", "metrics")}
+        settings = ", ".join(f"`{k}` = {cell(_setting(v))}" for k, v in values.items())
+        rows.append(f"| {name} | {f'`{component}`' if component else ''} | {settings} |")
+    return Section("Recipe", "\n".join(rows))
+
+
+def full_recipe_section(recipe: dict[str, Any]) -> Section:
+    text = (
+        "The resolved recipe, as saved in `recipe.toml`; `labcore run recipe.toml` runs it "
+        f"again.\n\n```toml\n{tomli_w.dumps(recipe).rstrip()}\n```"
+    )
+    return Section("Resolved recipe", text, collapsed=True)
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+
+def measured_with(details: dict[str, Any], metric: str) -> str:
+    """What a sample-based metric was measured with, from ``metrics.json``'s ``evaluation``:
+    the feature extractor, the first 12 hex digits of its weights' SHA-256, the sample counts
+    and any warning the metric raised.
+
+    ``details`` is what :func:`labcore.metrics.generative.evaluate_generative` records:
+    ``extractor`` (``name``, ``weights_sha256``), ``num_*`` counts, and under ``metrics`` one
+    entry per metric name (``fid``; ``kid`` also covers ``kid_std``) with its own counts and
+    warnings.
+    """
+    extractor = details.get("extractor")
+    if isinstance(extractor, dict):
+        name, sha = extractor.get("name"), extractor.get("weights_sha256")
+    else:
+        name, sha = extractor, details.get("weights_sha256")
+    per_metric = details.get("metrics")
+    per_metric = per_metric if isinstance(per_metric, dict) else {}
+    own = next(
+        (v for n, v in per_metric.items() if metric == n or metric.startswith(f"{n}_")), None
+    )
+    own = own if isinstance(own, dict) else {}
+    counts = {k: v for k, v in own.items() if k.startswith("num_")} or {
+        k: v for k, v in details.items() if k.startswith("num_")
+    }
+    parts = [f"`{name}`"] if name else []
+    if isinstance(sha, str):
+        parts.append(f"weights sha256 `{sha[:12]}`")
+    parts += [f"{k} {v}" for k, v in counts.items()]
+    parts += [f"warning: {w}" for w in own.get("warnings", [])]
+    return ", ".join(parts)
+
+
+def metrics_sections(record: dict[str, Any], status: str | None) -> list[Section]:
+    """The final metrics; sample-based ones (no ``split/`` prefix) name what measured them,
+    and the full evaluation settings follow, folded."""
+    metrics = record.get("metrics") or {}
+    if not record:
+        state = f" (the run is {status})" if status else ""
+        return [Section("Metrics", f"No final metrics yet{state}.")]
+    if not metrics:
+        text = (
+            "The final evaluation measured nothing: the model has no `evaluate` of its own and "
+            "the recipe's `[evaluate] metrics` list is empty."
+        )
+        return [Section("Metrics", text)]
+    details = record.get("evaluation") or {}
+    notes = {
+        name: measured_with(details, name) if details and "/" not in name else ""
+        for name in metrics
+    }
+    if any(notes.values()):
+        rows = ["| metric | value | measured with |", "| --- | ---: | --- |"]
+        rows += [f"| {k} | {fmt(v)} | {cell(notes[k])} |" for k, v in metrics.items()]
+    else:
+        rows = ["| metric | value |", "| --- | ---: |"]
+        rows += [f"| {k} | {fmt(v)} |" for k, v in metrics.items()]
+    text = f"Final evaluation at step {record.get('step')}.\n\n" + "\n".join(rows)
+    sections = [Section("Metrics", text)]
+    if details:
+        lines = [f"- {key}: `{cell(fmt(value))}`" for key, value in flatten(details).items()]
+        intro = "Everything the sample-based metrics were measured with (`metrics.json`):\n\n"
+        sections.append(Section("Evaluation details", intro + "\n".join(lines), collapsed=True))
+    return sections
+
+
+# -- curves and samples -----------------------------------------------------------------------
+
+
+def curves_sections(run: Any) -> list[Section]:
+    """Every logged loss, learning rate and periodic evaluation against the step, plotted
+    (``report/curves.png``), then summarised in a table (first, last, min, max)."""
+    series = logs.series(run.log())
+    path = plot_curves({run.name: series}, run.dir / REPORT_DIR / CURVES_NAME)
+    if path is None:
+        return []
+    rows = ["| quantity | first | last | min | max | points |", "| --- |" + " ---: |" * 5]
+    for key, (steps, values) in series.items():
+        cells = [fmt(v, 4) for v in (values[0], values[-1], min(values), max(values))]
+        rows.append(f"| {key} | {' | '.join(cells)} | {len(steps)} |")
+    text = (
+        "Training values are means over each logging interval; evaluations "
+        "(`split/metric`) are drawn with markers."
+    )
+    return [
+        Section("Training curves", text, [("logged values against the step", path)]),
+        Section("Logged values", "\n".join(rows)),
+    ]
+
+
+def sample_grids(run: Any) -> list[tuple[int, Path]]:
+    """The run's sample grids ``samples/step-NNNNNN.png`` as ``(step, path)``, by step."""
+    if not run.samples.is_dir():
+        return []
+    grids = []
+    for path in run.samples.glob("step-*.png"):
+        digits = path.stem.removeprefix("step-")
+        if digits.isdigit():
+            grids.append((int(digits), path))
+    return sorted(grids)
+
+
+def samples_sections(run: Any, count: int = STRIP_COUNT) -> list[Section]:
+    """The latest sample grid, and up to ``count`` grids evenly spaced over training."""
+    grids = sample_grids(run)
+    if not grids:
+        return []
+    step, latest = grids[-1]
+    sections = [
+        Section(
+            "Samples",
+            f"Sample grid at step {step}. Every grid of a run comes from the same fixed noise.",
+            [(f"step {step}", latest.relative_to(run.dir))],
+        )
+    ]
+    if len(grids) >= 2:
+        picks = sorted({round(i * (len(grids) - 1) / (count - 1)) for i in range(count)})
+        images = [(f"step {grids[i][0]}", grids[i][1].relative_to(run.dir)) for i in picks]
+        text = (
+            f"All {len(grids)} sample grids of the run."
+            if len(images) == len(grids)
+            else f"{len(images)} of the run's {len(grids)} sample grids, evenly spaced."
+        )
+        sections.append(Section("Samples over training", text, images))
+    return sections
+
+
+# -- environment ------------------------------------------------------------------------------
+
+
+def environment_section(run_dir: Path) -> Section | None:
+    """Python, library versions, device and commit, from ``env.json``."""
+    path = run_dir / "env.json"
+    if not path.is_file():
+        return None
+    env = json.loads(path.read_text())
+    rows = ["| item | value |", "| --- | --- |"]
+    versions = env.pop("versions", {}) or {}
+    plugins = env.pop("plugins", {}) or {}
+    command = env.pop("command", None)
+    for key, value in env.items():
+        if value in ("", None):
+            continue
+        rows.append(f"| {key.replace('_', ' ')} | {cell(fmt(value))} |")
+    for name, version in versions.items():
+        rows.append(f"| {name} | {version or 'not installed'} |")
+    if plugins:
+        rows.append(f"| plugins | {cell(', '.join(plugins))} |")
+    if command:
+        rows.append(f"| command | `{cell(' '.join(map(str, command)))}` |")
+    return Section("Environment", "\n".join(rows))
+
+
+# -- all --------------------------------------------------------------------------------------
+
+
+def leading(run: Any) -> list[Section]:
+    """The sections before the model family's own: recipe, metrics, curves, samples."""
+    sections = [
+        recipe_section(run.recipe),
+        *metrics_sections(run.metrics(), run.status().get("status")),
+    ]
+    return sections + curves_sections(run) + samples_sections(run)
+
+
+def trailing(run: Any) -> list[Section]:
+    """The sections after the model family's own: environment and the full recipe."""
+    environment = environment_section(run.dir)
+    return ([environment] if environment else []) + [full_recipe_section(run.recipe)]

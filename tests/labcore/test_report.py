@@ -1,0 +1,454 @@
+"""Run reports and comparisons: report.md, the self-contained report.html, comparison of runs.
+
+Most tests build a run folder by hand in the documented layout (see labcore.runfolder), so they
+check the report against known contents; the last ones drive the command line on real toy runs.
+"""
+
+import base64
+import csv
+import html.parser
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomli_w
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from labcore import compare, logs, markup, plots, report, report_cli, run_sections
+from labcore.images import save_grid
+from labcore.plugins import PluginManager
+from labcore.runfolder import Run, open_run
+
+TOY_DIR = Path(__file__).parent / "toy_plugins"
+TOY = TOY_DIR / "toy.toml"
+SHA = "0123456789abcdef" * 4
+
+RECIPE = {
+    "run": {"name": "tiny-gan", "seed": 0, "device": "cpu", "precision": "32"},
+    "data": {"name": "digits", "split_seed": 0},
+    "model": {"name": "gan", "z_dim": 8},
+    "optimizer": {"name": "adam", "lr": 2e-4, "discriminator": {"lr": 4e-4}},
+    "schedule": {"name": "none"},
+    "train": {"max_steps": 100, "batch_size": 16, "log_every": 10, "sample_every": 20},
+    "evaluate": {
+        "split": "test",
+        "metrics": ["fid", "kid"],
+        "num_samples": 500,
+        "extractor": {"name": "classifier"},
+    },
+}
+
+
+def evaluation_details(num: int = 500) -> dict:
+    """What labcore.metrics.generative.evaluate_generative records in metrics.json."""
+    return {
+        "extractor": {
+            "name": "classifier",
+            "config": {"name": "classifier"},
+            "weights_sha256": SHA,
+        },
+        "split": "test",
+        "num_real": num,
+        "num_generated": num,
+        "seed": 0,
+        "metrics": {
+            "fid": {"options": {}, "num_real": num, "num_fake": num},
+            "kid": {"options": {"subsets": 10}, "num_real": num, "num_fake": num},
+        },
+    }
+
+
+def make_run(
+    folder: Path,
+    *,
+    recipe: dict = RECIPE,
+    metrics: dict | None = None,
+    status: str = "finished",
+    grids: int = 5,
+    seed: int = 0,
+) -> Run:
+    """A finished generative run folder written by hand, as the trainer lays it out."""
+    folder.mkdir(parents=True)
+    (folder / "recipe.toml").write_text(tomli_w.dumps(recipe))
+    (folder / "status.json").write_text(
+        json.dumps({"status": status, "step": 100, "max_steps": 100})
+    )
+    env = {"python": "3.11.7", "versions": {"torch": "2.13.0"}, "device": "cpu", "command": ["x"]}
+    (folder / "env.json").write_text(json.dumps(env))
+    g = torch.Generator().manual_seed(seed)
+    lines = []
+    for step in range(10, 101, 10):
+        d, gl = torch.rand(2, generator=g).tolist()
+        lines.append({"step": step, "time": step / 10, "d_loss": d, "g_loss": gl, "lr/main": 2e-4})
+        if step % 50 == 0:
+            lines.append({"step": step, "val/accuracy": step / 200})
+    metrics = (
+        metrics if metrics is not None else {"val/accuracy": 0.75, "fid": 12.3456, "kid": 0.0123}
+    )
+    lines.append({"step": 100, **{f"final/{k}": v for k, v in metrics.items()}})
+    (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    record = {"step": 100, "metrics": metrics, "evaluation": evaluation_details()}
+    (folder / "metrics.json").write_text(json.dumps(record))
+    for i in range(grids):
+        images = torch.rand(16, 1, 8, 8, generator=g) * 2 - 1
+        save_grid(images, folder / "samples" / f"step-{(i + 1) * 20:06d}.png", 4, scale=4)
+    return open_run(folder)
+
+
+class StubManager:
+    """The two things reports ask a plugin manager: family sections and problems."""
+
+    def __init__(self, sections=()):
+        self.sections = list(sections)
+
+    def report_sections(self, run):
+        return self.sections
+
+    def problems(self):
+        return []
+
+
+class Page(html.parser.HTMLParser):
+    """Collects what the tests look at in an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.links, self.scripts, self.text = [], [], [], []
+        self.headings, self._heading = [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs)
+        elif tag in ("link", "script", "iframe"):
+            self.scripts.append((tag, attrs))
+        elif tag == "a":
+            self.links.append(attrs.get("href", ""))
+        self._heading = tag in ("h1", "h2", "summary")
+
+    def handle_endtag(self, tag):
+        self._heading = False
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._heading and data.strip():
+            self.headings.append(data.strip())
+
+    @property
+    def all_text(self):
+        return " ".join(" ".join(self.text).split())
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text())
+    page.close()
+    return page
+
+
+def decode(src: str) -> Image.Image:
+    match = re.fullmatch(r"data:image/png;base64,([A-Za-z0-9+/=]+)", src)
+    assert match, f"image is not an embedded PNG: {src[:60]}"
+    image = Image.open(io.BytesIO(base64.b64decode(match.group(1))))
+    image.load()
+    return image
+
+
+def figure(path: Path) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))
+    FigureCanvasAgg(fig)
+    fig.add_subplot().imshow([[0, 1], [1, 0]])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+# -- one run ----------------------------------------------------------------------------------
+
+
+def test_html_report_is_self_contained_and_every_image_decodes(tmp_path):
+    run = make_run(tmp_path / "run")
+    family = report.Section(
+        "Confusion matrix", "Rows: true class.", [("matrix", figure(run.dir / "cm.png"))]
+    )
+    md_path, html_path = report.write_reports(run, StubManager([family]))
+    assert (md_path.name, html_path.name) == ("report.md", "report.html")
+    page = parse(html_path)
+    # curves, latest grid, a strip of 5 grids, the family's figure
+    assert len(page.images) == 1 + 1 + 5 + 1
+    sizes = [decode(img["src"]).size for img in page.images]
+    assert all(w > 10 and h > 10 for w, h in sizes)
+    assert page.scripts == [], "the page must not load anything"
+    assert not any(link.startswith(("http:", "https:", "//")) for link in page.links)
+    for title in ("Recipe", "Metrics", "Training curves", "Samples", "Samples over training",
+                  "Confusion matrix", "Environment", "Resolved recipe"):  # fmt: skip
+        assert title in page.headings
+    assert page.headings.index("Confusion matrix") < page.headings.index("Environment")
+
+
+def test_every_metric_appears_with_what_measured_it(tmp_path):
+    run = make_run(tmp_path / "run")
+    md_path, html_path = report.write_reports(run, StubManager())
+    text, markdown = parse(html_path).all_text, md_path.read_text()
+    for name, value in run.metrics()["metrics"].items():
+        for document in (text, markdown):
+            assert name in document
+            assert f"{value:.6g}" in document
+    fid_row = next(line for line in markdown.splitlines() if line.startswith("| fid |"))
+    assert "`classifier`" in fid_row and SHA[:12] in fid_row
+    assert "num_real 500" in fid_row and "num_fake 500" in fid_row
+    accuracy_row = next(
+        line for line in markdown.splitlines() if line.startswith("| val/accuracy |")
+    )
+    assert "classifier" not in accuracy_row  # the model's own metric needs no extractor
+    assert SHA in markdown  # the full hash among the evaluation details
+
+
+def test_markdown_links_every_image_and_names_the_sections(tmp_path):
+    run = make_run(tmp_path / "run")
+    md_path, _ = report.write_reports(run, StubManager())
+    markdown = md_path.read_text()
+    targets = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert "report/curves.png" in targets and "samples/step-000100.png" in targets
+    for target in targets:
+        assert not Path(target).is_absolute()
+        Image.open(run.dir / target).load()
+    assert markdown.startswith("# tiny-gan\n\nStatus: **finished**")
+    headings = re.findall(r"^## (.+)$", markdown, re.M)
+    assert headings[:3] == ["Recipe", "Metrics", "Evaluation details"]
+    assert "| optimizer | `adam` | `lr` = 0.0002, `discriminator.lr` = 0.0004 |" in markdown
+
+
+def test_curves_show_each_logged_value_against_step(tmp_path):
+    run = make_run(tmp_path / "run")
+    series = logs.series(run.log())
+    assert list(series) == ["d_loss", "g_loss", "lr/main", "val/accuracy"]
+    assert series["val/accuracy"] == ([50, 100], [0.25, 0.5])
+    sections = run_sections.curves_sections(run)
+    assert sections[0].images[0][1] == run.dir / "report" / "curves.png"
+    image = Image.open(run.dir / "report" / "curves.png")
+    assert image.width >= 3 * 300  # three panels side by side
+    table = sections[1].markdown
+    assert "| val/accuracy | 0.25 | 0.5 | 0.25 | 0.5 | 2 |" in table
+
+
+def test_a_step_logged_twice_keeps_its_later_value():
+    log = [
+        {"step": 10, "time": 1.0, "loss": 3.0},
+        {"step": 20, "time": 2.0, "loss": 2.0},
+        {"step": 20, "time": 0.5, "loss": 1.5},  # resumed from step 10's checkpoint
+        {"step": 30, "time": 1.0, "loss": 1.0},
+        {"step": 30, "final/accuracy": 0.9},
+    ]
+    assert logs.series(log) == {"loss": ([10, 20, 30], [3.0, 1.5, 1.0])}
+
+
+def test_plot_groups_learning_rates_and_returns_none_without_data(tmp_path):
+    assert plots.panels(["loss", "lr/g", "acc", "lr/d"]) == [
+        ("loss", ["loss"]),
+        ("learning rate", ["lr/g", "lr/d"]),
+        ("acc", ["acc"]),
+    ]
+    assert plots.plot_curves({"run": {}}, tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_a_running_run_without_metrics_or_samples_still_reports(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "recipe.toml").write_text(tomli_w.dumps(RECIPE))
+    (folder / "status.json").write_text(json.dumps({"status": "running", "step": 7}))
+    md_path, html_path = report.write_reports(open_run(folder), StubManager())
+    markdown = md_path.read_text()
+    assert "No final metrics yet (the run is running)." in markdown
+    assert "## Training curves" not in markdown and "## Samples" not in markdown
+    assert parse(html_path).images == []
+
+
+def test_family_sections_come_from_the_hook_and_their_failures_are_reported(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "family.py").write_text(
+        "import labcore\n"
+        "from labcore.report import Section\n"
+        "@labcore.hookimpl\n"
+        "def labcore_report_sections(run):\n"
+        "    text = 'Sampled: <b>&</b>\\n\\n```text\\n<script>alert(1)</script>\\n```'\n"
+        "    return [Section('Generated text', text)]\n"
+    )
+    (plugins / "broken.py").write_text(
+        "import labcore\n"
+        "@labcore.hookimpl\n"
+        "def labcore_report_sections(run):\n"
+        "    raise RuntimeError('no checkpoint')\n"
+    )
+    run = make_run(tmp_path / "run", grids=0)
+    _, html_path = report.write_reports(run, PluginManager(plugins))
+    page_source = html_path.read_text()
+    page = parse(html_path)
+    assert "Generated text" in page.headings
+    assert "<script>" not in page_source and "&lt;script&gt;alert(1)&lt;/script&gt;" in page_source
+    assert "Sampled: &lt;b&gt;&amp;&lt;/b&gt;" in page_source
+    assert "Report problems" in page.headings
+    assert "plugin 'broken'" in page.all_text and "no checkpoint" in page.all_text
+
+
+# -- Markdown to HTML -------------------------------------------------------------------------
+
+
+def test_markup_tables_code_lists_and_inline():
+    text = (
+        "# Title\n\nSome **bold**, *it*, `a<b`, snake_case_name and [a link](x.html).\n\n"
+        "| a | b |\n| --- | ---: |\n| 1 | `x\\|y` |\n\n"
+        "- one\n- two\n  continued\n\n1. first\n2. second\n\n"
+        "````text\n```\ninner fence\n```\n````\n"
+    )
+    out = markup.to_html(text, heading_offset=2)
+    assert "<h3>Title</h3>" in out
+    assert "<strong>bold</strong>" in out and "<em>it</em>" in out
+    assert "<code>a&lt;b</code>" in out and "snake_case_name" in out
+    assert '<a href="x.html">a link</a>' in out
+    assert '<th style="text-align:right">b</th>' in out and "<td>1</td>" in out
+    assert '<td style="text-align:right"><code>x|y</code></td>' in out
+    assert "<ul><li>one</li><li>two continued</li></ul>" in out
+    assert "<ol><li>first</li><li>second</li></ol>" in out
+    assert '<pre><code class="language-text">```\ninner fence\n```</code></pre>' in out
+
+
+def test_markup_embeds_inline_images_through_the_mapping():
+    out = markup.to_html("See ![plot](p.png).", lambda src: f"data:{src}")
+    assert '<img src="data:p.png" alt="plot">' in out
+
+
+# -- CSV --------------------------------------------------------------------------------------
+
+
+def test_csv_export_has_one_row_per_record_and_every_key(tmp_path):
+    run = make_run(tmp_path / "run", grids=0)
+    path = logs.write_csv(run.log(), tmp_path / "log.csv")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(run.log())
+    assert list(rows[0])[:4] == ["step", "time", "d_loss", "g_loss"]
+    assert "final/fid" in rows[0] and rows[-1]["final/fid"] == "12.3456"
+    assert rows[0]["val/accuracy"] == "" and float(rows[0]["d_loss"]) == run.log()[0]["d_loss"]
+
+
+# -- comparison -------------------------------------------------------------------------------
+
+
+def second_recipe() -> dict:
+    recipe = json.loads(json.dumps(RECIPE))
+    recipe["optimizer"]["lr"] = 1e-3
+    recipe["run"]["seed"] = 3
+    return recipe
+
+
+def test_comparison_of_two_runs_sorts_highlights_and_overlays(tmp_path):
+    better = make_run(tmp_path / "a" / "run", metrics={"fid": 10.0, "kid": 0.02}, seed=1)
+    worse = make_run(
+        tmp_path / "b" / "run", recipe=second_recipe(), metrics={"fid": 20.0, "kid": 0.01}
+    )
+    report.write_reports(worse, StubManager())
+    md_path, html_path = compare.write_comparison([worse, better], tmp_path / "cmp")
+    markdown = md_path.read_text()
+    assert "Sorted by `fid`, lowest first." in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| |"))
+    assert header.index("a/run") < header.index("b/run")  # names repeat: folders tell apart
+    assert "[b/run](../b/run/report.html)" in header
+    assert "| **fid** | 10 | 20 |" in markdown and "| kid | 0.02 | 0.01 |" in markdown
+    differing = re.findall(r"^\| `([^`]+)` \|", markdown, re.M)
+    assert differing == ["run.seed", "optimizer.lr"]
+    assert "| `optimizer.lr` | 0.0002 | **0.001** |" in markdown
+
+    page = parse(html_path)
+    assert len(page.images) == 1 and decode(page.images[0]["src"]).width > 600
+    assert page.scripts == []
+    source = html_path.read_text()
+    assert '<body class="comparison">' in source and "<strong>0.001</strong>" in source
+
+    by_kid = compare.build([worse, better], tmp_path / "cmp", sort="kid")
+    assert "Sorted by `kid`, lowest first." in by_kid.sections[0].markdown
+    assert "| **kid** | 0.01 | 0.02 |" in by_kid.sections[0].markdown
+    with pytest.raises(ValueError, match="no run has the metric 'bleu'; available: fid, kid"):
+        compare.build([worse, better], tmp_path / "cmp", sort="bleu")
+
+
+def test_comparison_labels_and_differences():
+    runs = [
+        Run(Path("/o/a/1"), {"run": {"name": "a"}, "model": {"name": "m", "h": 1}}),
+        Run(Path("/o/b/1"), {"run": {"name": "b"}, "model": {"name": "m", "h": 2, "extra": 0}}),
+    ]
+    assert compare.labels(runs) == ["a", "b"]
+    assert compare.recipe_differences(runs) == ["model.h", "model.extra"]
+    same_name = [Run(Path(f"/{top}/x/1"), {"run": {"name": "x"}}) for top in ("o", "p")]
+    assert compare.labels(same_name) == ["o/x/1", "p/x/1"]
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy_runs(tmp_path_factory):
+    """Two real toy runs (different learning rates) under one output folder."""
+    out = tmp_path_factory.mktemp("outputs")
+    for lr in ("0.1", "0.02"):
+        subprocess.run(
+            [sys.executable, "-m", "labcore", "--plugins-dir", str(TOY_DIR), "run", str(TOY),
+             "--out", str(out), "--set", f"optimizer.lr={lr}", "--set", "train.eval_every=10"],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    return out, sorted(p for p in out.glob("toy/*") if p.is_dir())
+
+
+def test_run_writes_both_reports(toy_runs):
+    _, folders = toy_runs
+    for folder in folders:
+        markdown = (folder / "report.md").read_text()
+        page = parse(folder / "report.html")
+        metrics = json.loads((folder / "metrics.json").read_text())["metrics"]
+        for name, value in metrics.items():
+            assert name in markdown and name in page.all_text
+            assert f"{value:.6g}" in page.all_text
+        assert [decode(img["src"]).format for img in page.images] == ["PNG"]  # the curves
+
+
+def test_report_command_rewrites_one_run_and_exports_csv(labcore_cli, toy_runs):
+    _, folders = toy_runs
+    (folders[0] / "report.html").unlink()
+    result = labcore_cli("--plugins-dir", TOY_DIR, "report", folders[0], "--csv", check=0)
+    assert f"wrote {folders[0].resolve() / 'report.html'}" in result.stdout
+    assert (folders[0] / "report.html").is_file()
+    header = (folders[0] / "log.csv").read_text().splitlines()[0]
+    assert header.startswith("step,time,loss,lr/main")
+
+
+def test_report_command_compares_a_folder_of_runs(labcore_cli, toy_runs):
+    out, folders = toy_runs
+    result = labcore_cli("report", out, "--sort", "test/accuracy", "--ascending", check=0)
+    assert "comparison.html" in result.stdout
+    markdown = (out / "comparison.md").read_text()
+    assert "Sorted by `test/accuracy`, lowest first." in markdown
+    assert "| `optimizer.lr` |" in markdown
+    page = parse(out / "comparison.html")
+    assert len(page.images) == 1 and decode(page.images[0]["src"]).size[0] > 600
+
+
+def test_report_command_names_bad_input(toy_runs, tmp_path):
+    _, folders = toy_runs
+    runner = CliRunner()
+    args = [*map(str, folders), "--sort", "fid", "--out", str(tmp_path / "cmp")]
+    result = runner.invoke(report_cli.report, args)
+    assert result.exit_code == 2 and "no run has the metric 'fid'" in result.output
+    result = runner.invoke(report_cli.report, [str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is neither a run folder nor a folder of runs" in result.output
