@@ -1,0 +1,38 @@
+"""Registers the classifier family: its models, recipes and the confusion-matrix report section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import labcore
+from labcore.report import Section
+from labcore_builtins.classifier.confusion import confusion_section
+from labcore_builtins.classifier.lenet import LeNet5
+from labcore_builtins.classifier.mlp import MLP
+from labcore_builtins.classifier.mobilenet import MobileNet
+from labcore_builtins.classifier.resnet import ResNet
+from labcore_builtins.classifier.vgg import VGG
+
+MODELS = [MLP, LeNet5, ResNet, VGG, MobileNet]
+RECIPES = Path(__file__).parent / "recipes"
+
+
+@labcore.hookimpl
+def labcore_models() -> list[type]:
+    return MODELS
+
+
+@labcore.hookimpl
+def labcore_recipes() -> list[Path]:
+    return sorted(RECIPES.glob("*.toml"))
+
+
+@labcore.hookimpl
+def labcore_report_sections(run: Any) -> list[Section]:
+    """A confusion matrix for runs of this plugin's models that have a checkpoint."""
+    if run.recipe.get("model", {}).get("name") not in {m.name for m in MODELS}:
+        return []
+    if not any(run.checkpoints.glob("*.pt")):
+        return []
+    return [confusion_section(run)]
