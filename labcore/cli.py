@@ -141,13 +141,14 @@ def recipes(ctx: click.Context) -> None:
 
 
 def _recipe_description(path: Path) -> str:
-    """The recipe's first comment line, which by convention says what it trains."""
+    """The start of the recipe's leading comment, which by convention says what it trains."""
+    lines = []
     for line in path.read_text().splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-        if line.strip():
+        if not line.startswith("#"):
             break
-    return ""
+        lines.append(line.lstrip("# ").strip())
+    text = " ".join(lines)
+    return text if len(text) <= 100 else text[:100].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
 # -- training ---------------------------------------------------------------------------------
