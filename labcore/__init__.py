@@ -1,9 +1,11 @@
 """labcore: a plugin-based lab for generative models and graph neural networks.
 
-Public API for plugin authors (stable within a plugin API version):
-``hookimpl``, ``Model``, ``Dataset``, ``DataBundle``, ``TensorSplit``, ``FullBatch``,
-``ItemSplit``, ``hp``, plus the modules :mod:`labcore.metrics`, :mod:`labcore.features`,
-:mod:`labcore.report` and :mod:`labcore.testing`.
+Public API for plugin authors, stable within a plugin API version (``PLUGIN_API_VERSION``):
+``hookimpl``, ``hp``, ``Model``, ``Dataset``, ``DataBundle``, ``TensorSplit``, ``FullBatch``,
+``ItemSplit`` from this module, and the modules :mod:`labcore.hookspecs`, :mod:`labcore.model`,
+:mod:`labcore.metrics`, :mod:`labcore.features`, :mod:`labcore.report`,
+:mod:`labcore.runfolder`, :mod:`labcore.images` and :mod:`labcore.testing`
+(see docs/plugins.md, "The compatibility promise").
 """
 
 import pluggy

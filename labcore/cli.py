@@ -20,6 +20,7 @@ from labcore import distributed, report_cli
 from labcore import recipe as recipe_module
 from labcore.plugins import PLUGINS_DIR_ENV, PluginError, PluginManager, get_manager
 from labcore.recipe import RecipeError
+from labcore.scaffold import new_plugin
 from labcore.schema import SchemaError, describe
 
 USAGE_ERRORS = (RecipeError, SchemaError, PluginError)
@@ -118,7 +119,7 @@ def plugins(ctx: click.Context, verbose: bool) -> None:
             if not verbose:
                 continue
             for name in names:
-                cls = manager.claims[kind][name][0].cls
+                cls = manager.get(kind, name)
                 click.echo(f"      {name}: {cls.summary()}")
                 for field, type_name, default, doc in describe(cls.Config):
                     text = f"        {field}: {type_name} = {default!r}"
@@ -495,6 +496,7 @@ def sample(
 
 cli.add_command(report_cli.report)
 cli.add_command(report_cli.runs)
+cli.add_command(new_plugin)
 
 
 def main() -> None:

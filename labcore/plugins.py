@@ -68,7 +68,7 @@ class PluginManager:
         self.pm = pluggy.PluginManager("labcore")
         self.pm.add_hookspecs(hookspecs)
         self.records: list[PluginRecord] = []
-        self.claims: dict[str, dict[str, list[Claim]]] = {kind: {} for kind in KINDS}
+        self.claims: dict[str, dict[str, Claim]] = {kind: {} for kind in KINDS}
         self.recipes: dict[str, tuple[Path, PluginRecord]] = {}
         self._load_entry_points()
         folder = plugins_dir if plugins_dir is not None else os.environ.get(PLUGINS_DIR_ENV)
@@ -81,8 +81,12 @@ class PluginManager:
 
     def _load_entry_points(self) -> None:
         seen = set()
+
+        def builtin_first(ep: importlib.metadata.EntryPoint) -> tuple[bool, str]:
+            return (ep.dist is None or ep.dist.name != "labcore", ep.name)
+
         for ep in sorted(
-            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=builtin_first
         ):
             dist = ep.dist
             origin = f"{dist.name} {dist.version}" if dist is not None else "entry point"
@@ -187,27 +191,33 @@ class PluginManager:
         for kind, hook_name in REGISTRATION_HOOKS.items():
             for record, classes in self._call_each(hook_name):
                 for cls in classes or []:
-                    problem = _component_problem(kind, cls)
+                    problem = component_problem(kind, cls)
+                    if problem is None and cls.name in self.claims[kind]:
+                        first = self.claims[kind][cls.name].plugin
+                        if first is not record:
+                            problem = (
+                                f"{kind.replace('_', ' ')} {cls.name!r} is already provided by "
+                                f"plugin {first.name!r} ({first.origin}); this one is not used"
+                            )
                     if problem:
                         record.problems.append(problem)
                         continue
-                    self.claims[kind].setdefault(cls.name, []).append(Claim(cls, record))
+                    self.claims[kind][cls.name] = Claim(cls, record)
                     record.components.setdefault(kind, []).append(cls.name)
-        for kind, names in self.claims.items():
-            for name, claims in names.items():
-                if len({id(c.plugin) for c in claims}) > 1:
-                    first = claims[0].plugin
-                    for claim in claims[1:]:
-                        claim.plugin.problems.append(
-                            f"{kind} {name!r} is already provided by plugin {first.name!r} "
-                            f"({first.origin})"
-                        )
 
     def _collect_recipes(self) -> None:
         for record, paths in self._call_each("labcore_recipes"):
             for path in paths or []:
                 path = Path(path)
-                self.recipes.setdefault(path.stem, (path, record))
+                if path.stem in self.recipes:
+                    first = self.recipes[path.stem][1]
+                    if first is not record:
+                        record.problems.append(
+                            f"recipe {path.stem!r} is already shipped by plugin {first.name!r} "
+                            f"({first.origin}); this one is not used"
+                        )
+                    continue
+                self.recipes[path.stem] = (path, record)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -216,23 +226,18 @@ class PluginManager:
 
     def get(self, kind: str, name: str) -> type:
         """The component class of ``kind`` called ``name``, or a PluginError listing the choices."""
-        claims = self.claims[kind].get(name)
-        label = kind.replace("_", " ")
-        if not claims:
+        claim = self.claims[kind].get(name)
+        if claim is None:
             available = ", ".join(self.names(kind)) or "(none installed)"
             guess = closest(name, self.claims[kind])
             hint = f" Did you mean {guess!r}?" if guess else ""
-            raise PluginError(f"unknown {label} {name!r}.{hint} Available: {available}")
-        plugins = {id(c.plugin): c.plugin for c in claims}
-        if len(plugins) > 1:
-            who = " and ".join(f"{p.name!r} ({p.origin})" for p in plugins.values())
             raise PluginError(
-                f"{label} {name!r} is provided by several plugins: {who}; uninstall one of them"
+                f"unknown {kind.replace('_', ' ')} {name!r}.{hint} Available: {available}"
             )
-        return claims[0].cls
+        return claim.cls
 
     def provider(self, kind: str, name: str) -> PluginRecord:
-        return self.claims[kind][name][0].plugin
+        return self.claims[kind][name].plugin
 
     def cli_commands(self) -> list[tuple[PluginRecord, Any]]:
         return [
@@ -254,7 +259,7 @@ class PluginManager:
         return [f"plugin {r.name!r} ({r.origin}): {p}" for r in self.records for p in r.problems]
 
 
-def _component_problem(kind: str, cls: Any) -> str | None:
+def component_problem(kind: str, cls: Any) -> str | None:
     label = kind.replace("_", " ")
     if not isinstance(cls, type):
         return f"{label} hook returned {cls!r}, not a class"

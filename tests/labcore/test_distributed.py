@@ -35,8 +35,19 @@ def test_two_processes_match_one_process_over_the_same_global_batches(labcore_cl
 
 def test_a_distributed_checkpoint_resumes_in_one_process(labcore_cli, tmp_path):
     args = ["--plugins-dir", TOY_DIR]
-    labcore_cli(*args, "run", TOY, *NO_DROPOUT, "--set", "train.batch_size=16",
-                "--nproc", "2", "--out", tmp_path, check=0)
+    labcore_cli(
+        *args,
+        "run",
+        TOY,
+        *NO_DROPOUT,
+        "--set",
+        "train.batch_size=16",
+        "--nproc",
+        "2",
+        "--out",
+        tmp_path,
+        check=0,
+    )
     (folder,) = tmp_path.glob("toy/*")
     labcore_cli(*args, "resume", folder, "--set", "train.max_steps=20", check=0)
     state = final_state(tmp_path)
@@ -45,6 +56,42 @@ def test_a_distributed_checkpoint_resumes_in_one_process(labcore_cli, tmp_path):
 
 @pytest.mark.parametrize("nproc", [2])
 def test_usage_error_is_reported_before_launching(labcore_cli, tmp_path, nproc):
-    result = labcore_cli("--plugins-dir", TOY_DIR, "run", TOY, "--set", "model.hiden=1",
-                         "--nproc", nproc, "--out", tmp_path, check=2)
+    result = labcore_cli(
+        "--plugins-dir",
+        TOY_DIR,
+        "run",
+        TOY,
+        "--set",
+        "model.hiden=1",
+        "--nproc",
+        nproc,
+        "--out",
+        tmp_path,
+        check=2,
+    )
     assert "did you mean model.hidden" in result.stderr
+
+
+@pytest.mark.parametrize("recipe", ["lenet5-digits", "gan-digits"])
+def test_bundled_recipes_train_with_two_processes(labcore_cli, tmp_path, recipe):
+    labcore_cli(
+        "run",
+        recipe,
+        "--nproc",
+        "2",
+        "--out",
+        tmp_path,
+        "--set",
+        "train.max_steps=4",
+        "--set",
+        "train.log_every=2",
+        "--set",
+        "evaluate.metrics=[]",
+        "--set",
+        "train.sample_every=0",
+        check=0,
+    )
+    (folder,) = tmp_path.glob(f"{recipe}/*")
+    state = torch.load(folder / "checkpoints" / "last.pt", weights_only=True)
+    assert state["world_size"] == 2 and state["step"] == 4
+    assert json.loads((folder / "status.json").read_text())["status"] == "finished"

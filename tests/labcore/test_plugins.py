@@ -98,10 +98,10 @@ def test_each_broken_plugin_is_reported_and_the_others_work(plugin_dir):
     assert any(r.origin.startswith("labcore ") for r in manager.records)
 
 
-def test_duplicate_component_lookup_names_both_plugins(plugin_dir):
+def test_a_taken_name_stays_with_the_plugin_that_had_it_first(plugin_dir):
     manager = PluginManager(plugin_dir)
-    with pytest.raises(PluginError, match="'a_good'.*and 'duplicate_name'"):
-        manager.get("model", "good-model")
+    assert manager.get("model", "good-model").__doc__ == "A good model."
+    assert manager.provider("model", "good-model").name == "a_good"
 
 
 def test_unknown_component_lists_available(tmp_path):

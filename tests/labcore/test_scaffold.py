@@ -1,0 +1,99 @@
+"""`labcore new-plugin`: the package it writes installs, is listed by `labcore plugins`, runs its
+recipe and passes its own tests; bad names, taken names and existing folders are refused."""
+
+import ast
+import subprocess
+import tomllib
+
+import pytest
+from click.testing import CliRunner
+
+from labcore.scaffold import PluginNames, new_plugin, render
+from labcore.testing import install_package, run_cli
+
+
+def invoke(*args):
+    return CliRunner().invoke(new_plugin, [str(a) for a in args])
+
+
+def test_names_follow_the_plugin_name():
+    names = PluginNames.from_name("My-Flow.v2")
+    assert names == PluginNames(
+        dist="My-Flow.v2",
+        package="my_flow_v2",
+        model="my-flow-v2",
+        dataset="my-flow-v2-moons",
+        recipe="my-flow-v2-moons",
+    )
+
+
+def test_every_generated_file_parses():
+    files = render(PluginNames.from_name("my-flow"))
+    assert set(files) == {
+        "pyproject.toml", "README.md", "my_flow/__init__.py", "my_flow/plugin.py",
+        "my_flow/model.py", "my_flow/data.py", "my_flow/recipes/my-flow-moons.toml",
+        "tests/test_my_flow.py",
+    }
+    for path, text in files.items():
+        if path.endswith(".py"):
+            ast.parse(text, filename=path)
+        elif path.endswith(".toml"):
+            tomllib.loads(text)
+    project = tomllib.loads(files["pyproject.toml"])["project"]
+    assert project["entry-points"]["labcore"] == {"my_flow": "my_flow.plugin"}
+    assert "LABCORE_PLUGIN_API = 1" in files["my_flow/plugin.py"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("2flow", "not a valid plugin name"),
+        ("my flow", "not a valid plugin name"),
+        ("flow-", "not a valid plugin name"),
+        ("my--flow", "not a valid plugin name"),
+        ("class", "Python keyword"),
+    ],
+)
+def test_bad_names_are_refused(tmp_path, name, message):
+    result = invoke(name, "--dir", tmp_path / "new")
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_existing_folder_is_never_overwritten(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    result = invoke("my-flow", "--dir", tmp_path / "mine")
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_names_taken_by_installed_plugins_are_refused(tmp_path):
+    result = invoke("gan", "--dir", tmp_path / "gan")
+    assert result.exit_code == 2
+    assert "model 'gan' is provided by plugin 'gan'" in result.output
+    assert not (tmp_path / "gan").exists()
+
+
+def test_new_plugin_installs_is_listed_runs_and_passes_its_tests(labcore_cli, run_folder, tmp_path):
+    target = tmp_path / "my-flow"
+    result = labcore_cli("new-plugin", "my-flow", "--dir", target, cwd=tmp_path, check=0)
+    assert "pip install -e" in result.stdout and (target / "pyproject.toml").is_file()
+
+    python = install_package(target, tmp_path / "env")
+    listing = run_cli("plugins", python=python, cwd=tmp_path, check=0).stdout
+    assert "my_flow  (my-flow 0.1.0)\n" in listing
+    assert "models: my-flow\n    datasets: my-flow-moons\n    recipes: my-flow-moons" in listing
+
+    out = tmp_path / "out"
+    run = run_cli("run", "my-flow-moons", "--set", "train.max_steps=5", "--out", out,
+                  python=python, cwd=tmp_path, check=0)
+    assert "test/neg_elbo:" in run.stdout
+    assert (run_folder(out) / "checkpoints" / "last.pt").is_file()
+
+    # the generated tests use labcore.testing, against the installed package
+    tests = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target / "tests")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert tests.returncode == 0 and "3 passed" in tests.stdout, tests.stdout + tests.stderr
