@@ -1,0 +1,277 @@
+"""Sample-based evaluation of a generative model: one extraction pass, then every metric.
+
+:func:`evaluate_generative` draws ``num_samples`` images from the model in batches, extracts their
+features (and logits) once, and feeds each batch to every metric of ``[evaluate] metrics``. The
+real side (features of a fixed random subset of the split, and each metric's state derived from
+them alone) comes from the reference cache (:mod:`labcore.features.cache`) when it is there, and is
+computed and stored otherwise. :func:`compare` does the same for two given sets of images or
+features (``labcore metrics A B``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import torch
+
+from labcore.features.base import FeatureExtractor
+from labcore.features.cache import ReferenceCache, tensor_sha256
+from labcore.metrics.base import Metric
+from labcore.metrics.config import EvaluateConfig
+from labcore.schema import build
+
+REAL_SUBSET_SEED = 0
+"""Seed of the permutation that picks the real images when fewer than the split are used."""
+
+
+def build_extractor(spec: dict[str, Any], device: torch.device | str, registry: Any) -> Any:
+    """The feature extractor an ``[evaluate.extractor]`` table names, in eval mode on ``device``."""
+    section = dict(spec)
+    name = section.pop("name", None)
+    if not name:
+        raise ValueError('[evaluate.extractor] needs a name (e.g. "classifier")')
+    cls = registry.get("feature_extractor", name)
+    extractor = cls(build(cls.Config, section, "evaluate.extractor"))
+    return extractor.to(device).eval()
+
+
+def build_metrics(config: EvaluateConfig, registry: Any) -> list[Metric]:
+    """The metrics of ``config.metrics``, each set up from the ``[evaluate]`` keys it declares."""
+    metrics = []
+    for name in dict.fromkeys(config.metrics):
+        cls = registry.get("metric", name)
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        options = {key: getattr(config, key) for key in fields if hasattr(config, key)}
+        metrics.append(cls(build(cls.Config, options, "evaluate")))
+    return metrics
+
+
+def batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    for start in range(0, images.shape[0], batch_size):
+        yield images[start : start + batch_size]
+
+
+def extract_all(
+    extractor: FeatureExtractor,
+    images: Iterable[torch.Tensor],
+    value_range: tuple[float, float],
+    device: torch.device | str,
+) -> dict[str, torch.Tensor]:
+    """Extractor outputs of every batch of ``images``, concatenated (on ``device``)."""
+    parts: dict[str, list[torch.Tensor]] = {}
+    with torch.no_grad():
+        for batch in images:
+            for key, value in extractor.extract(batch.to(device), value_range).items():
+                parts.setdefault(key, []).append(value)
+    return {key: torch.cat(values) for key, values in parts.items()}
+
+
+def _metric_key(metric: Metric) -> str:
+    return f"{metric.name}:{ReferenceCache.digest(metric.options())[:16]}"
+
+
+def load_reference(
+    metrics: list[Metric],
+    key: dict[str, Any],
+    real_outputs: Any,
+    cache: ReferenceCache | None,
+    device: torch.device | str,
+) -> dict[str, Any]:
+    """Give each two-sample metric its real side, from ``cache`` or computed and stored there.
+
+    ``real_outputs()`` returns the extractor outputs of the real images; it is called only when
+    something is missing from the cache. Returns what happened, for the details.
+    """
+    two_sample = [m for m in metrics if m.two_sample]
+    entry = (cache.load(key, device) if cache is not None else None) or {}
+    outputs, states = entry.get("outputs"), dict(entry.get("metrics", {}))
+    missing = [m for m in two_sample if _metric_key(m) not in states]
+    if missing and outputs is None:
+        outputs = real_outputs()
+    for metric in two_sample:
+        name = _metric_key(metric)
+        if name in states:
+            metric.load_reference_state(states[name])
+        else:
+            metric.update(outputs[metric.input], real=True)
+            states[name] = metric.reference_state()
+    path = None
+    if cache is not None:
+        path = cache.path(key)
+        if missing:
+            cache.save(key, {"outputs": outputs, "metrics": states})
+    return {"cache": str(path) if path else None, "reused": bool(two_sample) and not missing}
+
+
+def _real_images(bundle: Any, config: EvaluateConfig) -> torch.Tensor:
+    split = bundle.split(config.split)
+    try:
+        images = split["x"]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"the '{config.split}' split has no image tensor 'x'; sample-based metrics need a "
+            "dataset of images (TensorSplit with x)"
+        ) from None
+    wanted = config.num_real or config.num_samples
+    if wanted < images.shape[0]:
+        generator = torch.Generator().manual_seed(REAL_SUBSET_SEED)
+        order = torch.randperm(images.shape[0], generator=generator)[:wanted]
+        images = images[order.sort().values.to(images.device)]
+    return images
+
+
+@contextlib.contextmanager
+def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def evaluate_generative(
+    model: Any,
+    bundle: Any,
+    config: EvaluateConfig,
+    device: torch.device | str,
+    registry: Any = None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Sample-based metrics of ``model`` against the real images of ``bundle``.
+
+    Draws ``config.num_samples`` samples with ``model.sample(n, generator=...)`` (a generator on
+    ``device`` seeded with ``config.seed``) in batches of ``config.batch_size``, extracts their
+    features with the ``[evaluate.extractor]`` component and updates every metric of
+    ``config.metrics``; the real side is a fixed random subset of ``num_real`` (default:
+    ``num_samples``) images of ``config.split``. Returns ``(metrics, details)``: the metric values,
+    and what they were measured with (extractor, weights' SHA-256, sample counts, metric options,
+    the reference cache used).
+    """
+    if registry is None:
+        from labcore.plugins import get_manager
+
+        registry = get_manager()
+    device = torch.device(device)
+    started = time.perf_counter()
+    metrics = build_metrics(config, registry)
+    extractor = build_extractor(config.extractor, device, registry)
+    value_range = tuple(bundle.info.get("value_range", (-1.0, 1.0)))
+    real = _real_images(bundle, config)
+    key = {
+        "dataset_sha256": tensor_sha256(real),
+        "split": config.split,
+        "num_real": real.shape[0],
+        "value_range": list(value_range),
+        "extractor": config.extractor,
+        "weights_sha256": extractor.weights_sha256,
+    }
+    cache = ReferenceCache(config.cache_dir or None)
+    reference = load_reference(
+        metrics,
+        key,
+        lambda: extract_all(extractor, batches(real, config.batch_size), value_range, device),
+        cache,
+        device,
+    )
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    with _eval_mode(model):
+        for start in range(0, config.num_samples, config.batch_size):
+            count = min(config.batch_size, config.num_samples - start)
+            images = model.sample(count, generator=generator)
+            outputs = extractor.extract(images.to(device), value_range)
+            for metric in metrics:
+                metric.update(outputs[metric.input], real=False)
+    values = {}
+    for metric in metrics:
+        values.update(metric.compute())
+    details = {
+        "extractor": {
+            "name": config.extractor.get("name"),
+            "config": dict(config.extractor),
+            "weights_sha256": extractor.weights_sha256,
+        },
+        "split": config.split,
+        "num_real": int(real.shape[0]),
+        "num_generated": config.num_samples,
+        "value_range": list(value_range),
+        "seed": config.seed,
+        "metrics": {m.name: {"options": m.options(), **m.notes} for m in metrics},
+        "reference": reference,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return values, details
+
+
+def compare(
+    real: dict[str, torch.Tensor],
+    fake: dict[str, torch.Tensor],
+    config: EvaluateConfig,
+    device: torch.device | str,
+    registry: Any,
+    cache: ReferenceCache | None = None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics between two sets, each ``{"images": (N, C, H, W), "value_range": ...}`` or given
+    features ``{"features": (N, D), "logits": (N, K)}``; the first set plays the real side.
+
+    Images go through the ``[evaluate.extractor]`` of ``config``; the real side's statistics are
+    cached in ``cache`` when one is given.
+    """
+    device = torch.device(device)
+    metrics = build_metrics(config, registry)
+    extractor = None
+    if "images" in real or "images" in fake:
+        extractor = build_extractor(config.extractor, device, registry)
+
+    def outputs_of(data: dict[str, Any]) -> dict[str, torch.Tensor]:
+        if "images" not in data:
+            return {key: value.to(device) for key, value in data.items() if key != "value_range"}
+        if extractor is None:
+            raise ValueError("images need a feature extractor: give one with --extractor")
+        images = batches(data["images"], config.batch_size)
+        return extract_all(extractor, images, tuple(data["value_range"]), device)
+
+    def fingerprint(data: dict[str, Any]) -> str:
+        source = data["images"] if "images" in data else data["features"]
+        return tensor_sha256(source)
+
+    if "images" in real:
+        key = {
+            "dataset_sha256": fingerprint(real),
+            "value_range": list(real["value_range"]),
+            "extractor": config.extractor,
+            "weights_sha256": extractor.weights_sha256,
+        }
+    else:
+        key = {"features_sha256": fingerprint(real)}
+    reference = load_reference(metrics, key, lambda: outputs_of(real), cache, device)
+    fake_outputs = outputs_of(fake)
+    for metric in metrics:
+        if metric.input not in fake_outputs:
+            raise ValueError(
+                f"metric {metric.name!r} needs {metric.input}, which the second set does not give"
+            )
+        metric.update(fake_outputs[metric.input], real=False)
+    values = {}
+    for metric in metrics:
+        values.update(metric.compute())
+    details = {
+        "extractor": {
+            "name": config.extractor.get("name") if extractor is not None else None,
+            "config": dict(config.extractor) if extractor is not None else {},
+            "weights_sha256": extractor.weights_sha256 if extractor is not None else None,
+        },
+        "num_real": _count(real),
+        "num_generated": _count(fake),
+        "metrics": {m.name: {"options": m.options(), **m.notes} for m in metrics},
+        "reference": reference,
+    }
+    return values, details
+
+
+def _count(data: dict[str, Any]) -> int:
+    return int((data["images"] if "images" in data else data["features"]).shape[0])

@@ -1,0 +1,73 @@
+"""The generative adversarial network (Goodfellow et al. 2014) with DCGAN or MLP networks."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import labcore
+from labcore_builtins.gan.base import AdversarialConfig, AdversarialModel, frozen
+from labcore_builtins.gan.losses import GanLoss, discriminator_loss, generator_loss
+
+
+@dataclasses.dataclass
+class GANConfig(AdversarialConfig):
+    loss: GanLoss = labcore.hp(
+        "non-saturating", "objective: non-saturating | minimax (Goodfellow 2014) | hinge"
+    )
+
+
+class GAN(AdversarialModel):
+    """Generative adversarial network (Goodfellow et al. 2014), DCGAN or MLP networks.
+
+    A generator :math:`G: z \\mapsto x`, :math:`z \\sim \\mathcal N(0, I)`, and a discriminator
+    :math:`D` that outputs a logit play the game of eq. 1 of the paper,
+
+    .. math::
+        \\min_G \\max_D \\; \\mathbb{E}_x[\\log \\sigma(D(x))]
+        + \\mathbb{E}_z[\\log(1 - \\sigma(D(G(z))))].
+
+    Each training step makes one discriminator update on
+    :math:`L_D = -\\mathbb{E}_x \\log \\sigma(D(x)) - \\mathbb{E}_z \\log(1 - \\sigma(D(G(z))))`
+    and one generator update on
+
+    - ``minimax``: :math:`L_G = \\mathbb{E}_z \\log(1 - \\sigma(D(G(z))))` (eq. 1 as written),
+    - ``non-saturating``: :math:`L_G = -\\mathbb{E}_z \\log \\sigma(D(G(z)))` (section 3),
+    - ``hinge``: :math:`L_D = \\mathbb{E}\\max(0, 1 - D(x)) + \\mathbb{E}\\max(0, 1 + D(G(z)))`,
+      :math:`L_G = -\\mathbb{E} D(G(z))` (Lim and Ye 2017; Miyato et al. 2018).
+
+    Networks: for images ``(C, H, W)`` the DCGAN architecture (Radford et al. 2016:
+    transposed convolutions, batch norm, ReLU in G; strided convolutions, LeakyReLU in D), for
+    points ``(F,)`` MLPs. Options: spectral normalisation of D (Miyato et al. 2018), minibatch
+    standard deviation against mode collapse (Karras et al. 2018), an exponential moving average
+    of G's weights for sampling, separate learning rates through ``[optimizer.generator]`` and
+    ``[optimizer.discriminator]`` (TTUR, Heusel et al. 2017).
+
+    Batches: ``{"x": (N, *shape)}``. Samples: ``(n, *shape)``, images in ``[-1, 1]`` (tanh).
+    Optimizers: ``generator``, ``discriminator``. ``evaluate`` scores a held-out split against as
+    many samples: ``d_real``, ``d_fake`` (mean logits) and ``d_accuracy``; for points also the
+    mode coverage (:func:`~labcore_builtins.gan.toy.point_metrics`).
+    """
+
+    name = "gan"
+    Config = GANConfig
+
+    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, float]:
+        real = batch["x"]
+        z = self.noise(real.shape[0], real.device)
+        with ctx.autocast():
+            fake = self.generator(z)
+            d_real = self.discriminator(real)
+            d_fake = self.discriminator(fake.detach())
+            d_loss = discriminator_loss(self.config.loss, d_real, d_fake)
+        ctx.step("discriminator", d_loss)
+        with frozen(self.discriminator), ctx.autocast():
+            g_loss = generator_loss(self.config.loss, self.discriminator(fake))
+        ctx.step("generator", g_loss)
+        self.after_generator_update()
+        return {
+            "d_loss": d_loss.item(),
+            "g_loss": g_loss.item(),
+            "d_real": d_real.detach().float().mean().item(),
+            "d_fake": d_fake.detach().float().mean().item(),
+        }

@@ -1,0 +1,42 @@
+"""Registers the GAN family with labcore: models, datasets, recipes and report sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import labcore
+from labcore_builtins.gan.cgan import CGAN
+from labcore_builtins.gan.gan import GAN
+from labcore_builtins.gan.paired import Edges2Digits, PairedFolder
+from labcore_builtins.gan.pix2pix import Pix2Pix
+from labcore_builtins.gan.toy import Ring, SwissRoll
+from labcore_builtins.gan.wgan import WGAN
+
+MODELS = [GAN, WGAN, CGAN, Pix2Pix]
+RECIPES = Path(__file__).parent / "recipes"
+
+
+@labcore.hookimpl
+def labcore_models() -> list[type]:
+    return list(MODELS)
+
+
+@labcore.hookimpl
+def labcore_datasets() -> list[type]:
+    return [Ring, SwissRoll, Edges2Digits, PairedFolder]
+
+
+@labcore.hookimpl
+def labcore_recipes() -> list[Path]:
+    return sorted(RECIPES.glob("*.toml"))
+
+
+@labcore.hookimpl
+def labcore_report_sections(run: Any) -> list[Any]:
+    """Sample grids over training; real vs generated points; the WGAN critic's estimate."""
+    if run.recipe.get("model", {}).get("name") not in {m.name for m in MODELS}:
+        return []
+    from labcore_builtins.gan.report import report_sections
+
+    return report_sections(run)

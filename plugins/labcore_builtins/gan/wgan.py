@@ -1,0 +1,127 @@
+"""The Wasserstein GAN (Arjovsky et al. 2017) with three ways to keep the critic Lipschitz."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import torch
+
+import labcore
+from labcore_builtins.gan.base import AdversarialConfig, AdversarialModel, frozen
+from labcore_builtins.gan.blocks import Norm, apply_spectral_norm
+from labcore_builtins.gan.losses import (
+    critic_wasserstein_loss,
+    generator_wasserstein_loss,
+    gradient_penalty,
+    wasserstein_estimate,
+)
+
+Constraint = Literal["spectral-norm", "clip", "gradient-penalty"]
+
+
+@dataclasses.dataclass
+class WGANConfig(AdversarialConfig):
+    constraint: Constraint = labcore.hp(
+        "spectral-norm", "Lipschitz constraint: spectral-norm | clip | gradient-penalty"
+    )
+    n_critic: int = labcore.hp(5, "critic updates per generator update")
+    clip_value: float = labcore.hp(0.01, "clip: critic weights are clipped to [-c, c]")
+    gp_weight: float = labcore.hp(10.0, "gradient-penalty: the penalty's weight lambda")
+    d_norm: Norm = labcore.hp(
+        "none", "dcgan: critic normalisation: none | layer | batch (not with gradient-penalty)"
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.n_critic < 1:
+            raise ValueError(f"n_critic must be at least 1, got {self.n_critic}")
+        if self.constraint == "gradient-penalty" and self.d_norm == "batch":
+            raise ValueError(
+                "the gradient penalty is per example, batch norm mixes examples; "
+                "set d_norm = 'layer' or 'none' (Gulrajani et al. 2017, section 4)"
+            )
+        if self.spectral_norm and self.constraint != "spectral-norm":
+            raise ValueError(
+                "spectral_norm = true belongs to constraint = 'spectral-norm'; "
+                "drop spectral_norm or change the constraint"
+            )
+
+
+class WGAN(AdversarialModel):
+    """Wasserstein GAN (Arjovsky et al. 2017): a critic estimates the Wasserstein-1 distance.
+
+    By the Kantorovich-Rubinstein duality (eq. 2 of the paper),
+
+    .. math::
+        W(p_{data}, p_G) = \\sup_{\\lVert D \\rVert_L \\le 1}
+        \\mathbb{E}_x[D(x)] - \\mathbb{E}_z[D(G(z))].
+
+    The critic :math:`D` outputs an unbounded score (no sigmoid) and minimises
+    :math:`L_C = \\mathbb{E}_z D(G(z)) - \\mathbb{E}_x D(x)`; the generator minimises
+    :math:`L_G = -\\mathbb{E}_z D(G(z))`. The critic is updated at every training step, the
+    generator at every ``n_critic``-th (algorithm 1), counted by the ``critic_updates`` buffer so
+    that a resumed run keeps the schedule. The Lipschitz constraint is one of
+
+    - ``spectral-norm`` (default): every critic weight divided by its largest singular value
+      (Miyato et al. 2018, eq. 8; ``torch.nn.utils.parametrizations.spectral_norm``);
+    - ``clip``: weights clipped to :math:`[-c, c]` after each critic update (the original paper);
+    - ``gradient-penalty``: :math:`\\lambda\\, \\mathbb{E}_{\\hat x}(\\lVert \\nabla D(\\hat x)
+      \\rVert_2 - 1)^2` on random interpolates of real and generated data added to
+      :math:`L_C` (Gulrajani et al. 2017, eq. 3).
+
+    Logged: ``wasserstein`` = :math:`\\mathbb{E}_x D(x) - \\mathbb{E}_z D(G(z))`, the critic's
+    estimate, at every step (its curve should fall as the generator improves), ``critic_loss``,
+    ``gp`` with the penalty, ``g_loss`` on generator steps. ``evaluate`` gives the estimate on a
+    held-out split, ``wasserstein``.
+
+    Batches: ``{"x": (N, *shape)}``. Samples: ``(n, *shape)``.
+    Optimizers: ``generator``, ``discriminator`` (the critic).
+    """
+
+    name = "wgan"
+    Config = WGANConfig
+
+    def __init__(self, config: WGANConfig, info: dict[str, Any]) -> None:
+        super().__init__(config, info)
+        if config.constraint == "spectral-norm":
+            apply_spectral_norm(self.discriminator)
+        self.register_buffer("critic_updates", torch.zeros((), dtype=torch.long))
+
+    def score_summary(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        """The critic's Wasserstein estimate on held-out data."""
+        return {"wasserstein": wasserstein_estimate(real.double(), fake.double()).item()}
+
+    @torch.no_grad()
+    def clip_critic(self) -> None:
+        for p in self.discriminator.parameters():
+            p.clamp_(-self.config.clip_value, self.config.clip_value)
+
+    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, float]:
+        c = self.config
+        real = batch["x"]
+        update_generator = (int(self.critic_updates) + 1) % c.n_critic == 0
+        z = self.noise(real.shape[0], real.device)
+        with ctx.autocast(), torch.set_grad_enabled(update_generator):
+            fake = self.generator(z)
+        with ctx.autocast():
+            c_real = self.discriminator(real)
+            c_fake = self.discriminator(fake.detach())
+            loss = critic_wasserstein_loss(c_real, c_fake)
+        logs = {"wasserstein": wasserstein_estimate(c_real, c_fake).item()}
+        if c.constraint == "gradient-penalty":
+            gp = gradient_penalty(self.discriminator, real, fake.detach())
+            loss = loss + c.gp_weight * gp
+            logs["gp"] = gp.item()
+        ctx.step("discriminator", loss)
+        if c.constraint == "clip":
+            self.clip_critic()
+        self.critic_updates += 1
+        logs["critic_loss"] = loss.item()
+        if update_generator:
+            with frozen(self.discriminator), ctx.autocast():
+                g_loss = generator_wasserstein_loss(self.discriminator(fake))
+            ctx.step("generator", g_loss)
+            self.after_generator_update()
+            logs["g_loss"] = g_loss.item()
+        return logs

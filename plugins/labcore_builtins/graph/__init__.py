@@ -1,0 +1,33 @@
+"""The graph plugin: graph neural networks on PyTorch Geometric.
+
+Node classification (full batch, one step per epoch, model selection on validation): ``gcn``
+(Kipf and Welling 2017), ``chebnet`` (Defferrard et al. 2016), ``spectral-cnn`` (Bruna et al.
+2014: filters learned in the graph Fourier basis), ``graphsage`` (Hamilton et al. 2017) and ``gat``
+(Veličković et al. 2018), on the datasets ``karate``, ``csbm`` and ``planetoid`` (Cora, CiteSeer,
+PubMed from local files). Graph classification: ``graph-classifier`` (GIN, Xu et al. 2019, or the
+layers above, with global pooling) on ``fake-graphs``. Reports show the embeddings in 2-D and, for
+spectral models, the learned filter response against graph frequency.
+"""
+
+from labcore_builtins.graph.datasets import CSBM, Karate, Planetoid
+from labcore_builtins.graph.graph_datasets import FakeGraphs
+from labcore_builtins.graph.graph_models import GraphClassifier
+from labcore_builtins.graph.models import GAT, GCN, ChebNet, GraphSAGE, NodeClassifier, SpectralCNN
+from labcore_builtins.graph.spectral import EigenbasisConv, FourierBasisCache, filter_response
+
+__all__ = [
+    "CSBM",
+    "GAT",
+    "GCN",
+    "ChebNet",
+    "EigenbasisConv",
+    "FakeGraphs",
+    "FourierBasisCache",
+    "GraphClassifier",
+    "GraphSAGE",
+    "Karate",
+    "NodeClassifier",
+    "Planetoid",
+    "SpectralCNN",
+    "filter_response",
+]

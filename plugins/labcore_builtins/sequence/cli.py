@@ -1,0 +1,51 @@
+"""``labcore generate RUN_DIR``: text from a trained character language model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import torch
+
+
+@click.command("generate")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--prompt", default="", help="Text to continue (default: start after a newline).")
+@click.option("--length", default=300, show_default=True, help="Characters to generate.")
+@click.option(
+    "--temperature",
+    default=0.8,
+    show_default=True,
+    help="Sampling temperature; 0 takes the likeliest character (greedy).",
+)
+@click.option(
+    "--top-k",
+    default=0,
+    show_default=True,
+    help="Draw from the k likeliest characters only (0: all).",
+)
+@click.option("--num", default=1, show_default=True, help="Independent samples to print.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the sampling generator.")
+def generate(
+    run_dir: Path, prompt: str, length: int, temperature: float, top_k: int, num: int, seed: int
+) -> None:
+    """Continue PROMPT with RUN_DIR's character language model (a text run: char-lstm, ...)."""
+    from labcore.runfolder import load_model
+
+    model, _, info = load_model(run_dir, "cpu")
+    if info.get("task") != "language-model" or "vocab" not in info:
+        raise click.UsageError(
+            f"{run_dir} holds a {info.get('task', 'non-sequence')!r} model; `labcore generate` "
+            "needs a run of a language model on text (e.g. labcore run char-lstm)"
+        )
+    generator = torch.Generator().manual_seed(seed)
+    for i in range(num):
+        try:
+            text = model.generate_text(
+                prompt, length, temperature=temperature, top_k=top_k, generator=generator
+            )
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--prompt / --temperature") from None
+        if i:
+            click.echo("-" * 40)
+        click.echo(prompt + text)

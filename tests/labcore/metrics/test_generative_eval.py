@@ -1,0 +1,150 @@
+"""evaluate_generative: one extraction pass, every metric, details, and the reference cache."""
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+import labcore
+from labcore.features import FeatureExtractor
+from labcore.metrics import (
+    BUILTIN_METRICS,
+    EvaluateConfig,
+    GaussianStats,
+    evaluate_generative,
+    frechet_distance,
+    one_nn_accuracy,
+)
+from labcore.metrics.generative import REAL_SUBSET_SEED
+from labcore.schema import SchemaError, build
+
+
+@dataclasses.dataclass
+class PoolConfig:
+    scale: float = 1.0
+
+
+class PoolFeatures(FeatureExtractor):
+    """A toy extractor: 2x2 average pools as features (16), a fixed linear map as logits (5)."""
+
+    name = "pool"
+    Config = PoolConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.head = nn.Linear(16, 5)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.linspace(-1, 1, 80).view(5, 16))
+            self.head.bias.zero_()
+
+    def extract(self, images, value_range=(0.0, 1.0)):
+        x = (images - value_range[0]) / (value_range[1] - value_range[0])
+        features = nn.functional.avg_pool2d(x, 2).flatten(1) * self.config.scale
+        return {"features": features, "logits": self.head(features)}
+
+
+class Registry:
+    classes = {
+        "metric": {cls.name: cls for cls in BUILTIN_METRICS},
+        "feature_extractor": {"pool": PoolFeatures},
+    }
+
+    def get(self, kind, name):
+        return self.classes[kind][name]
+
+
+class Blobs(labcore.Model):
+    """Samples: noise around a fixed image, in the data's range [-1, 1]."""
+
+    name = "blobs"
+
+    def __init__(self, offset=0.3):
+        super().__init__(None, {})
+        self.register_buffer("center", torch.full((1, 1, 8, 8), offset))
+
+    def sample(self, n, *, generator, condition=None):
+        noise = torch.randn(n, 1, 8, 8, generator=generator, device=self.center.device)
+        return (self.center + 0.3 * noise).clamp(-1, 1)
+
+
+def bundle():
+    g = torch.Generator().manual_seed(0)
+    test = (0.3 * torch.randn(300, 1, 8, 8, generator=g)).clamp(-1, 1)
+    train = torch.zeros(4, 1, 8, 8)
+    return labcore.DataBundle(
+        splits={"train": labcore.TensorSplit(x=train), "test": labcore.TensorSplit(x=test)},
+        info={"shape": (1, 8, 8), "value_range": (-1.0, 1.0)},
+    )
+
+
+def config(tmp_path, **changes):
+    section = {
+        "metrics": ["fid", "kid", "is", "1nn", "prdc", "mmd"],
+        "num_samples": 120,
+        "batch_size": 50,
+        "chunk_size": 64,
+        "kid_subsets": 3,
+        "kid_subset_size": 40,
+        "is_splits": 2,
+        "knn_k": 3,
+        "extractor": {"name": "pool"},
+        "cache_dir": str(tmp_path),
+        **changes,
+    }
+    return build(EvaluateConfig, section, "evaluate")
+
+
+def test_metrics_are_those_of_the_extracted_features(tmp_path):
+    data, model, cfg = bundle(), Blobs(), config(tmp_path)
+    metrics, details = evaluate_generative(model, data, cfg, "cpu", registry=Registry())
+    assert set(metrics) == {"fid", "kid", "kid_std", "is", "is_std", "1nn", "1nn_real",
+                            "1nn_fake", "precision", "recall", "density", "coverage", "mmd2"}
+    extractor = PoolFeatures(PoolConfig())
+    order = torch.randperm(300, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))
+    real_images = data.split("test")["x"][order[:120].sort().values]
+    real = extractor.extract(real_images, (-1.0, 1.0))["features"]
+    generator = torch.Generator().manual_seed(cfg.seed)
+    fake_images = torch.cat([model.sample(50, generator=generator),
+                             model.sample(50, generator=generator),
+                             model.sample(20, generator=generator)])
+    fake = extractor.extract(fake_images, (-1.0, 1.0))["features"]
+    expected_fid = frechet_distance(GaussianStats.from_features(real),
+                                    GaussianStats.from_features(fake))
+    assert metrics["fid"] == pytest.approx(expected_fid, rel=1e-9)
+    assert metrics["1nn"] == one_nn_accuracy(real, fake)["1nn"]
+    assert details["extractor"]["name"] == "pool"
+    assert details["extractor"]["weights_sha256"] == extractor.weights_sha256
+    assert details["num_real"] == 120 and details["num_generated"] == 120
+    assert details["metrics"]["kid"]["options"]["kid_subsets"] == 3
+    assert details["metrics"]["prdc"]["options"]["knn_k"] == 3
+    assert details["reference"]["reused"] is False
+    assert model.training  # restored after sampling in eval mode
+
+
+def test_reference_statistics_are_reused_and_never_stale(tmp_path):
+    data, model = bundle(), Blobs()
+    first, d1 = evaluate_generative(model, data, config(tmp_path), "cpu", registry=Registry())
+    again, d2 = evaluate_generative(model, data, config(tmp_path), "cpu", registry=Registry())
+    assert d2["reference"]["reused"] is True and again == first
+    assert d2["reference"]["cache"] == d1["reference"]["cache"]
+    scaled = config(tmp_path, extractor={"name": "pool", "scale": 2.0})
+    _, d3 = evaluate_generative(model, data, scaled, "cpu", registry=Registry())
+    assert d3["reference"]["reused"] is False
+    assert d3["reference"]["cache"] != d1["reference"]["cache"]
+    _, d4 = evaluate_generative(model, data, config(tmp_path, num_real=200), "cpu",
+                                registry=Registry())
+    assert d4["reference"]["reused"] is False and d4["num_real"] == 200
+    data.splits["test"].tensors["x"] = data.split("test")["x"] * 0.5
+    _, d5 = evaluate_generative(model, data, config(tmp_path), "cpu", registry=Registry())
+    assert d5["reference"]["reused"] is False
+
+
+def test_config_is_validated():
+    with pytest.raises(SchemaError, match="knn_k must be at least 1"):
+        build(EvaluateConfig, {"knn_k": 0}, "evaluate")
+    with pytest.raises(SchemaError, match=r"\[evaluate.extractor\]"):
+        build(EvaluateConfig, {"metrics": ["fid"]}, "evaluate")
+    with pytest.raises(SchemaError, match="did you mean evaluate.num_samples"):
+        build(EvaluateConfig, {"num_sample": 5}, "evaluate")
+    assert build(EvaluateConfig, {}, "evaluate").metrics == []
