@@ -188,7 +188,9 @@ class Pix2PixConfig:
     patch_layers: int = labcore.hp(3, "PatchGAN stride-2 layers: 3 is the 70x70 PatchGAN")
     d_norm: Norm = labcore.hp("batch", "PatchGAN normalisation: batch | layer | none")
     spectral_norm: bool = labcore.hp(False, "spectrally normalise the PatchGAN's weights")
-    loss: GanLoss = labcore.hp("non-saturating", "adversarial objective: non-saturating | ...")
+    loss: GanLoss = labcore.hp(
+        "non-saturating", "adversarial objective: non-saturating | minimax | hinge"
+    )
     gan_weight: float = labcore.hp(
         1.0, "weight of the adversarial term; 0 trains the U-Net on L1 alone (no discriminator)"
     )

@@ -7,6 +7,7 @@ apart, so they measure how well gradients (and memory) survive across ``T`` step
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 
@@ -80,7 +81,10 @@ class SyntheticConfig:
             raise ValueError("num_train must be >= 1 and num_val, num_test >= 0")
 
 
-def generated_splits(config: SyntheticConfig, make) -> dict[str, labcore.TensorSplit]:
+Generate = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+
+def generated_splits(config: SyntheticConfig, make: Generate) -> dict[str, labcore.TensorSplit]:
     """Train, val and test drawn in that order from one generator seeded with ``config.seed``."""
     generator = torch.Generator().manual_seed(config.seed)
     sizes = {"train": config.num_train, "val": config.num_val, "test": config.num_test}
