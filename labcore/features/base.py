@@ -61,3 +61,8 @@ class FeatureExtractor(nn.Module, Component):
     def weights_sha256(self) -> str:
         """SHA-256 of the parameters and buffers (:func:`state_dict_sha256`)."""
         return state_dict_sha256(self)
+
+    @property
+    def source(self) -> str | None:
+        """Where the weights came from (a file, a run folder), for the metric report."""
+        return None

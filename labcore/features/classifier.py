@@ -9,6 +9,8 @@ serves, e.g. the runs of the ``classifier-digits`` and ``classifier-mnist`` reci
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import torch
 
@@ -18,7 +20,34 @@ from labcore.schema import hp
 
 @dataclasses.dataclass
 class ClassifierFeaturesConfig:
-    run: str = hp("", "run folder of a trained classifier (e.g. of the classifier-digits recipe)")
+    run: str = hp(
+        "", "a trained classifier's run folder, or a folder of runs (its newest finished run)"
+    )
+
+
+def resolve_run(path: str | Path) -> Path:
+    """``path`` if it is a run folder; in a folder of runs (``outputs/classifier-digits``) the
+    newest finished one; otherwise a FileNotFoundError saying how to make one."""
+    path = Path(path).expanduser()
+    if (path / "recipe.toml").is_file():
+        return path
+    runs = sorted(p.parent for p in path.glob("*/recipe.toml")) if path.is_dir() else []
+    finished = [r for r in runs if _status(r) == "finished"]
+    if finished:
+        return finished[-1]
+    found = f"no finished run among {len(runs)}" if runs else "no run folder"
+    raise FileNotFoundError(
+        f"classifier extractor: {path} has {found}; train one with `labcore run "
+        "classifier-digits` (or classifier-mnist) and point [evaluate.extractor] run at its "
+        "run folder or at the folder holding its runs"
+    )
+
+
+def _status(run: Path) -> str | None:
+    try:
+        return json.loads((run / "status.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
 
 
 class ClassifierFeatures(FeatureExtractor):
@@ -37,11 +66,12 @@ class ClassifierFeatures(FeatureExtractor):
             )
         from labcore.runfolder import load_model
 
-        model, _, info = load_model(config.run, "cpu")
+        self.run_dir = resolve_run(config.run)
+        model, _, info = load_model(self.run_dir, "cpu")
         for method in ("features", "forward"):
             if not callable(getattr(model, method, None)):
                 raise TypeError(
-                    f"run {config.run}: model {getattr(model, 'name', type(model).__name__)!r} "
+                    f"run {self.run_dir}: model {getattr(model, 'name', type(model).__name__)!r} "
                     f"has no {method}(x); a classifier extractor needs features(x) and forward(x)"
                 )
         self.model = model.eval()
@@ -53,13 +83,17 @@ class ClassifierFeatures(FeatureExtractor):
         """SHA-256 of the classifier's own parameters and buffers (as its checkpoint names them)."""
         return state_dict_sha256(self.model)
 
+    @property
+    def source(self) -> str:
+        return str(self.run_dir)
+
     @torch.no_grad()
     def extract(
         self, images: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)
     ) -> dict[str, torch.Tensor]:
         if self.shape and tuple(images.shape[1:]) != self.shape:
             raise ValueError(
-                f"the classifier of run {self.config.run} takes images of shape {self.shape}, "
+                f"the classifier of run {self.run_dir} takes images of shape {self.shape}, "
                 f"got {tuple(images.shape[1:])}; pick a classifier trained on this dataset"
             )
         x = rescale(images.float(), tuple(value_range), self.value_range)

@@ -264,6 +264,7 @@ class InceptionV3FID(FeatureExtractor):
         self.net = FIDInceptionV3()
         path = self.weights_path(config)
         load_fid_weights(self.net, path)
+        self.weights_file = path
         self._sha256 = file_sha256(str(path))
         self.eval()
 
@@ -287,6 +288,10 @@ class InceptionV3FID(FeatureExtractor):
     def weights_sha256(self) -> str:
         """SHA-256 of the weights file (its first 8 hex digits are in the standard file's name)."""
         return self._sha256
+
+    @property
+    def source(self) -> str:
+        return str(self.weights_file)
 
     @torch.no_grad()
     def extract(

@@ -6,6 +6,8 @@ from torch import nn
 
 import labcore.runfolder
 from labcore.features import ClassifierFeatures, state_dict_sha256
+from labcore.metrics import EvaluateConfig, evaluate_generative
+from labcore.plugins import get_manager
 
 
 class TinyClassifier(nn.Module):
@@ -25,7 +27,9 @@ class TinyClassifier(nn.Module):
 
 
 @pytest.fixture
-def classifier_run(monkeypatch):
+def classifier_run(monkeypatch, tmp_path):
+    """A run folder whose loading gives a TinyClassifier (the loader is stubbed)."""
+    (tmp_path / "recipe.toml").write_text("")
     model = TinyClassifier()
     info = {"shape": (1, 4, 4), "num_classes": 3, "value_range": (0.0, 1.0)}
     loaded = []
@@ -35,13 +39,13 @@ def classifier_run(monkeypatch):
         return model.to(device).eval(), {"model": {"name": "tiny"}}, info
 
     monkeypatch.setattr(labcore.runfolder, "load_model", load_model)
-    return model, loaded
+    return model, loaded, tmp_path
 
 
 def test_features_and_logits_in_the_classifiers_value_range(classifier_run):
-    model, loaded = classifier_run
-    extractor = ClassifierFeatures(ClassifierFeatures.Config(run="outputs/classifier/1"))
-    assert loaded == ["outputs/classifier/1"]
+    model, loaded, run = classifier_run
+    extractor = ClassifierFeatures(ClassifierFeatures.Config(run=str(run)))
+    assert loaded == [run] and extractor.source == str(run)
     images = torch.rand(5, 1, 4, 4)
     out = extractor.extract(images * 2 - 1, value_range=(-1.0, 1.0))
     torch.testing.assert_close(out["features"], model.features(images))
@@ -50,8 +54,37 @@ def test_features_and_logits_in_the_classifiers_value_range(classifier_run):
 
 
 def test_wrong_image_shape_and_missing_run_are_explained(classifier_run):
-    extractor = ClassifierFeatures(ClassifierFeatures.Config(run="r"))
+    extractor = ClassifierFeatures(ClassifierFeatures.Config(run=str(classifier_run[2])))
     with pytest.raises(ValueError, match=r"takes images of shape \(1, 4, 4\)"):
         extractor.extract(torch.rand(2, 3, 4, 4))
     with pytest.raises(ValueError, match="classifier-digits"):
         ClassifierFeatures(ClassifierFeatures.Config())
+    with pytest.raises(FileNotFoundError, match="no run folder"):
+        ClassifierFeatures(ClassifierFeatures.Config(run=str(classifier_run[2] / "elsewhere")))
+
+
+def test_a_trained_classifier_run_measures_digits(tmp_path, labcore_cli):
+    """End to end: train classifier-digits briefly, then evaluate a generator with it."""
+    labcore_cli("run", "classifier-digits", "--set", "train.max_steps=2", "--out", str(tmp_path),
+                check=0)
+    runs = str(tmp_path / "classifier-digits")
+    extractor = ClassifierFeatures(ClassifierFeatures.Config(run=runs))
+    assert extractor.source.startswith(runs)
+    digits = get_manager().get("dataset", "digits")
+    bundle = digits(digits.Config()).load()
+    test_images = bundle.split("test")["x"]
+
+    class Replay(nn.Module):
+        """Samples drawn from the test images themselves: a perfect generator."""
+
+        def sample(self, n, *, generator, condition=None):
+            return test_images[torch.randint(len(test_images), (n,), generator=generator)]
+
+    config = EvaluateConfig(
+        metrics=["fid", "1nn", "is"], num_samples=100, is_splits=2,
+        extractor={"name": "classifier", "run": runs}, cache_dir=str(tmp_path / "cache"),
+    )
+    metrics, details = evaluate_generative(Replay(), bundle, config, "cpu")
+    assert details["extractor"]["weights_sha256"] == extractor.weights_sha256
+    assert details["extractor"]["source"] == extractor.source
+    assert 0.0 <= metrics["1nn"] <= 1.0 and metrics["fid"] >= 0.0 and metrics["is"] >= 1.0

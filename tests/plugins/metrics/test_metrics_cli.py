@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from labcore_builtins.metrics.cli import metrics
-from labcore_builtins.metrics.inputs import load_set
 from PIL import Image
 
 from labcore.metrics import GaussianStats, frechet_distance, one_nn_accuracy
 from labcore.plugins import get_manager
+from labcore_builtins.metrics.cli import metrics
+from labcore_builtins.metrics.inputs import load_set
 
 
 def feature_files(tmp_path):
