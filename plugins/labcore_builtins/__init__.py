@@ -1,1 +1,1 @@
-"""labcore's built-in plugins, one package per family, registered through the ``labcore`` entry points."""
+"""labcore's built-in plugins: one package per family, each a ``labcore`` entry point."""
