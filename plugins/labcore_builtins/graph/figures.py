@@ -44,17 +44,20 @@ class EmbeddingSummary:
     explained_variance: float | None
 
 
-def project(embeddings: np.ndarray, method: Projection = "pca", seed: int = 0) -> np.ndarray:
-    """``(M, 2)`` coordinates of ``(M, D)`` embeddings: PCA, or t-SNE (van der Maaten and
-    Hinton 2008) initialised by PCA."""
+def project(
+    embeddings: np.ndarray, method: Projection = "pca", seed: int = 0
+) -> tuple[np.ndarray, float | None]:
+    """``(M, 2)`` coordinates of ``(M, D)`` embeddings by PCA, or by t-SNE (van der Maaten and
+    Hinton 2008) initialised by PCA; and for PCA the fraction of the variance they explain."""
     if embeddings.shape[1] < 2:
-        return np.pad(embeddings, ((0, 0), (0, 2 - embeddings.shape[1])))
+        return np.pad(embeddings, ((0, 0), (0, 2 - embeddings.shape[1]))), None
     if method == "tsne":
         perplexity = min(30.0, (embeddings.shape[0] - 1) / 3)
-        return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(
-            embeddings
-        )
-    return PCA(2, random_state=seed).fit_transform(embeddings)
+        tsne = TSNE(2, perplexity=perplexity, init="pca", random_state=seed)
+        return tsne.fit_transform(embeddings), None
+    pca = PCA(2, random_state=seed)
+    coords = pca.fit_transform(embeddings)
+    return coords, float(pca.explained_variance_ratio_.sum())
 
 
 def embedding_figure(
@@ -68,10 +71,7 @@ def embedding_figure(
     embeddings, labels = model.embeddings(bundle)
     points = embeddings.numpy().astype(np.float64)
     classes = labels.numpy()
-    coords = project(points, method)
-    explained = None
-    if method == "pca" and points.shape[1] >= 2:
-        explained = float(PCA(2).fit(points).explained_variance_ratio_.sum())
+    coords, explained = project(points, method)
     separable = 2 <= len(np.unique(classes)) < len(classes)
     silhouette = float(
         silhouette_score(points, classes, sample_size=min(len(classes), 3000), random_state=0)

@@ -129,24 +129,21 @@ class NodeClassifier(labcore.Model):
         return logs
 
     @torch.no_grad()
-    def _select(self, graph: Any, step: int) -> dict[str, torch.Tensor]:
+    def _select(self, graph: Any, step: int) -> dict[str, float]:
         """Score the validation nodes with the updated weights; keep them if they are the best."""
         was_training = self.net.training
         self.net.eval()
-        logits = self.net(graph.x, graph.edge_index)
+        logits = self.net(graph.x, graph.edge_index)[graph.val_mask].float()
         self.net.train(was_training)
-        mask = graph.val_mask
-        score = torch.stack([
-            accuracy(logits[mask], graph.y[mask]),
-            F.cross_entropy(logits[mask].float(), graph.y[mask]),
-        ])
-        best = self.selected_score
-        better = (score[0] > best[0]) | ((score[0] == best[0]) & (score[1] < best[1]))
-        current = parameters_to_vector(self.net.parameters())
-        self.selected_weights.copy_(torch.where(better, current, self.selected_weights))
-        self.selected_score.copy_(torch.where(better, score, best))
-        self.selected_step.copy_(torch.where(better, step, self.selected_step))
-        return {"val_accuracy": score[0], "val_loss": score[1]}
+        labels = graph.y[graph.val_mask]
+        val_accuracy = float(accuracy(logits, labels))
+        val_loss = float(F.cross_entropy(logits, labels))
+        best_accuracy, best_loss = self.selected_score.tolist()
+        if val_accuracy > best_accuracy or (val_accuracy == best_accuracy and val_loss < best_loss):
+            self.selected_weights.copy_(parameters_to_vector(self.net.parameters()))
+            self.selected_score.copy_(torch.tensor([val_accuracy, val_loss]))
+            self.selected_step.fill_(step)
+        return {"val_accuracy": val_accuracy, "val_loss": val_loss}
 
     def selected_net(self) -> GNNStack:
         """A copy of the network in eval mode with the weights evaluation uses: the selected

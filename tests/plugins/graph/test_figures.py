@@ -83,7 +83,8 @@ def test_embedding_figure_of_graph_embeddings(tmp_path):
 
 def test_project_pads_one_dimensional_embeddings():
     points = torch.arange(5.0).view(5, 1).numpy()
-    assert project(points).shape == (5, 2)
+    coords, explained = project(points)
+    assert coords.shape == (5, 2) and explained is None
 
 
 @pytest.mark.parametrize(
