@@ -6,8 +6,9 @@ conditional model is judged by, with the same feature extractors and metrics:
 
 - :func:`class_accuracy`: the share of samples requested for class ``c`` that the domain classifier
   assigns to ``c`` (per class and overall), the usual check that a cGAN obeys its label;
-- :func:`translation_metrics`: the ``[evaluate]`` metrics (FID, KID, 1-NN, ...) of the outputs for
-  a split's inputs against the split's targets, and the same for the copy-the-input baseline.
+- :func:`translation_metrics`: the ``[evaluate]`` metrics (FID, KID, ...), L1, PSNR and SSIM of
+  the outputs for a split's inputs against the split's targets, and the same for the
+  copy-the-input baseline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from typing import Any
 import torch
 
 from labcore.metrics.generative import batches, compare
+from labcore_builtins.gan.similarity import (
+    l1_per_image,
+    psnr_per_image,
+    ssim_per_image,
+    ssim_window_for,
+)
 
 
 def class_accuracy(
@@ -67,21 +74,30 @@ def translation_metrics(
     model: Any, split: Any, config: Any, value_range: tuple[float, float], device: Any,
     registry: Any,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
-    """The ``[evaluate]`` metrics of a translation model and of copying the input.
+    """The ``[evaluate]`` metrics, L1, PSNR and SSIM of a translation model and of copying input.
 
     Real side: the targets ``split["x"]``; generated side: the model's outputs for the inputs
-    ``split["condition"]`` (``"model"``), and, when inputs and targets have one shape, the inputs
-    themselves (``"copy-input"``): what a model that learned nothing but the identity would give.
-    ``config`` is the run's :class:`~labcore.metrics.EvaluateConfig`.
+    ``split["condition"]`` (``"model"``; dropout noise from a generator seeded with
+    ``config.seed``, in batches of ``config.batch_size``, as ``evaluate`` draws it), and, when
+    inputs and targets have one shape, the inputs themselves (``"copy-input"``): what a model that
+    learned nothing but the identity would give. ``config`` is the run's
+    :class:`~labcore.metrics.EvaluateConfig`.
     """
     targets, inputs = split["x"], split["condition"]
     outputs = translate_split(model, inputs, config.batch_size, config.seed)
-    real = {"images": targets, "value_range": value_range}
     candidates = [("model", outputs)]
     if inputs.shape == targets.shape:
         candidates.append(("copy-input", inputs))
+    low, high = value_range
+    window = ssim_window_for(*targets.shape[-2:])
+    real = {"images": targets, "value_range": value_range}
     results = {}
     for name, images in candidates:
         fake = {"images": images, "value_range": value_range}
         results[name], _ = compare(real, fake, config, device, registry)
+        results[name].update(
+            l1=l1_per_image(images, targets).mean().item(),
+            psnr=psnr_per_image(images, targets, high - low).mean().item(),
+            ssim=ssim_per_image(images, targets, high - low, *window).mean().item(),
+        )
     return results

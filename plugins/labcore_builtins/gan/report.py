@@ -19,12 +19,6 @@ from matplotlib.figure import Figure
 from labcore.report import Section
 from labcore.schema import build
 from labcore_builtins.gan.evaluation import class_accuracy, translation_metrics
-from labcore_builtins.gan.similarity import (
-    l1_per_image,
-    psnr_per_image,
-    ssim_per_image,
-    ssim_window_for,
-)
 from labcore_builtins.gan.toy import point_metrics, save_scatter
 
 REPORT_DIR = "report"
@@ -119,25 +113,14 @@ def translation_section(
     """
     config = dataclasses.replace(config, metrics=config.metrics or TRANSLATION_METRICS)
     metrics = translation_metrics(model, split, config, value_range, "cpu", registry)
-    low, high = value_range
-    window = ssim_window_for(*split["x"].shape[-2:])
-    outputs = {"model": model.translate(split["condition"], torch.Generator().manual_seed(0))}
-    if split["condition"].shape == split["x"].shape:
-        outputs["copy-input"] = split["condition"]
-    for name, images in outputs.items():
-        target = split["x"]
-        metrics.setdefault(name, {}).update(
-            l1=l1_per_image(images, target).mean().item(),
-            psnr=psnr_per_image(images, target, high - low).mean().item(),
-            ssim=ssim_per_image(images, target, high - low, *window).mean().item(),
-        )
     keys = list(metrics["model"])
     rows = ["| | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, values in metrics.items():
         rows.append(f"| {name} | " + " | ".join(f"{values[k]:.4g}" for k in keys) + " |")
     text = (
         f"{len(split)} pairs of the `{config.split}` split; FID and the other sample metrics use "
-        "the run's `[evaluate.extractor]`, dropout noise seeded with 0.\n\n" + "\n".join(rows)
+        f"the run's `[evaluate.extractor]`, dropout noise seeded with {config.seed}.\n\n"
+        + "\n".join(rows)
     )
     return Section(title="Outputs against targets", markdown=text)
 
@@ -179,6 +162,9 @@ def report_sections(run: Any) -> list[Section]:
     from labcore.runfolder import load_data, load_model
 
     sections = []
+    critic = critic_section(run.log(), run.dir / REPORT_DIR / "wasserstein.png")
+    if not (run.checkpoints / "last.pt").is_file():
+        return [critic] if critic is not None else []
     data = load_data(run.recipe)
     if len(data.info.get("shape", ())) == 1:
         model, _, _ = load_model(run.dir, "cpu")
@@ -187,7 +173,6 @@ def report_sections(run: Any) -> list[Section]:
         sections.append(points_section(model, real, run.dir / REPORT_DIR / "scatter.png"))
     elif run.recipe["model"]["name"] in ("cgan", "pix2pix"):
         sections.append(conditional_section(run, data, get_manager()))
-    critic = critic_section(run.log(), run.dir / REPORT_DIR / "wasserstein.png")
     if critic is not None:
         sections.append(critic)
     return sections

@@ -15,7 +15,6 @@ from labcore.plugins import get_manager
 from labcore.runfolder import load_data, load_model, open_run
 from labcore.testing import check_recipe, run_recipe
 from labcore_builtins.gan.evaluation import class_accuracy, translation_metrics
-from labcore_builtins.gan.similarity import l1_per_image, psnr_per_image
 
 pytestmark = pytest.mark.quality
 
@@ -62,7 +61,7 @@ def untrained_fid(recipe: str, classifier_run: str) -> float:
 
 @pytest.fixture(scope="module")
 def wgan_run(workdir, classifier_run) -> Path:
-    return train("wgan-sn-digits", 1500, workdir, classifier_run)
+    return train("wgan-sn-digits", 2000, workdir, classifier_run)
 
 
 def check_generator(recipe: str, run: Path, classifier_run: str) -> dict[str, float]:
@@ -101,23 +100,18 @@ def test_cgan_obeys_its_labels(workdir, classifier_run):
     assert accuracy["class_accuracy"] >= 0.8
 
 
-def translation_scores(run: Path, classifier_run: str) -> dict[str, dict[str, float]]:
+def translation_scores(run: Path) -> dict[str, dict[str, float]]:
     """FID, L1 and PSNR on the test split of a translation run, and of copying its input."""
     model, recipe, info = load_model(run)
     loaded = check_recipe(run / "recipe.toml", overrides=['evaluate.metrics=["fid"]'])
     split = load_data(recipe).split("test")
-    scores = translation_metrics(model, split, loaded.evaluate, info["value_range"], "cpu",
-                                 get_manager())  # fmt: skip
-    outputs = model.translate(split["condition"], torch.Generator().manual_seed(0))
-    for name, images in (("model", outputs), ("copy-input", split["condition"])):
-        scores[name]["l1"] = l1_per_image(images, split["x"]).mean().item()
-        scores[name]["psnr"] = psnr_per_image(images, split["x"], 2.0).mean().item()
-    return scores
+    return translation_metrics(model, split, loaded.evaluate, info["value_range"], "cpu",
+                               get_manager())  # fmt: skip
 
 
 def test_pix2pix_beats_copying_the_input_and_the_l1_unet(workdir, classifier_run):
     scores = {
-        recipe: translation_scores(train(recipe, 800, workdir, classifier_run), classifier_run)
+        recipe: translation_scores(train(recipe, 800, workdir, classifier_run))
         for recipe in ("pix2pix-edges2digits", "unet-l1-edges2digits")
     }
     pix2pix = scores["pix2pix-edges2digits"]["model"]

@@ -1,5 +1,6 @@
 """The GAN family's report sections and conditional evaluation, on stand-in models."""
 
+import pytest
 import torch
 
 from labcore import TensorSplit
@@ -67,7 +68,10 @@ def test_translation_metrics_compare_outputs_and_copied_inputs_with_targets():
     registry = plugin_manager([PixelReader])
     scores = translation_metrics(Identity(), split, config, (0.0, 1.0), "cpu", registry)
     # the identity model's outputs are the inputs: both rows measure the same thing
-    assert scores["model"]["fid"] == scores["copy-input"]["fid"] > 1.0
+    assert scores["model"] == scores["copy-input"]
+    assert scores["model"]["fid"] > 1.0
+    assert scores["model"]["l1"] == pytest.approx((inputs - targets).abs().mean().item())
+    assert set(scores["model"]) == {"fid", "l1", "psnr", "ssim"}
 
 
 def test_critic_section_plots_the_logged_estimate(tmp_path):
