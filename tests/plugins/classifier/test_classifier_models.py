@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
-from labcore_builtins.classifier import MLP, VGG, LeNet5, MobileNet, ResNet
-from labcore_builtins.classifier.layers import group_count, init_weights, make_norm
 from torch import nn
 
 from labcore.schema import SchemaError, build
+from labcore_builtins.classifier import MLP, VGG, LeNet5, MobileNet, ResNet
+from labcore_builtins.classifier.layers import group_count, init_weights, make_norm
 
 MODELS = [MLP, LeNet5, ResNet, VGG, MobileNet]
 DIGITS_INFO = {"shape": (1, 8, 8), "num_classes": 10}

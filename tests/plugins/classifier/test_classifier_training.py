@@ -5,12 +5,12 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from labcore_builtins.classifier import MLP, VGG, LeNet5, MobileNet, ResNet
-from labcore_builtins.data import Digits, load_digits
 
 from labcore import TensorSplit
 from labcore.schema import build
 from labcore.testing import check_model
+from labcore_builtins.classifier import MLP, VGG, LeNet5, MobileNet, ResNet
+from labcore_builtins.data import Digits, load_digits
 
 MODELS = [MLP, LeNet5, ResNet, VGG, MobileNet]
 INFO = {"shape": (1, 8, 8), "num_classes": 10}

@@ -2,13 +2,13 @@
 
 import pytest
 import torch
-from labcore_builtins.classifier import LeNet5, confusion_matrix, plot_confusion_matrix
-from labcore_builtins.classifier.confusion import summarise
-from labcore_builtins.data import Digits
 from PIL import Image
 from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
 from labcore.schema import build
+from labcore_builtins.classifier import LeNet5, confusion_matrix, plot_confusion_matrix
+from labcore_builtins.classifier.confusion import summarise
+from labcore_builtins.data import Digits
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from labcore_builtins.data.splits import fraction_sizes, stratified_split
 
 

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
-from labcore_builtins.data import Digits, load_digits
-from labcore_builtins.data.splits import fraction_sizes, stratified_split
 from sklearn.datasets import load_digits as sklearn_digits
 
 from labcore.schema import SchemaError, build
+from labcore_builtins.data import Digits, load_digits
+from labcore_builtins.data.splits import fraction_sizes, stratified_split
 
 
 def digits(**section):

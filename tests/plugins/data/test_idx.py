@@ -6,9 +6,9 @@ import struct
 import numpy as np
 import pytest
 import torch
-from labcore_builtins.data import FashionMnist, Mnist, load_idx_images, read_idx
 
 from labcore.schema import build
+from labcore_builtins.data import FashionMnist, Mnist, load_idx_images, read_idx
 
 TYPE_CODES = {
     np.uint8: 0x08,

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from labcore_builtins.data import ImageFolder, load_image_folder
 from PIL import Image
 
 from labcore.schema import build
+from labcore_builtins.data import ImageFolder, load_image_folder
 
 
 def write_folder(root, classes, size=(6, 4), mode="L", per_class=5):

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from labcore_builtins.logging import plugin
 
 from labcore.runfolder import Run
+from labcore_builtins.logging import plugin
 
 TOY_DIR = Path(__file__).parents[2] / "labcore" / "toy_plugins"
 

@@ -10,6 +10,7 @@ import json
 import pytest
 import torch
 
+from labcore.evaluation import model_metrics
 from labcore.metrics.generative import evaluate_generative
 from labcore.recipe import load
 from labcore.runfolder import build_model, load_data, open_run
@@ -64,8 +65,6 @@ def test_vae_iwae_bound_beats_its_elbo_and_improves_with_training(workdir, overr
     assert run.recipe["model"]["iwae_k"] == 100
     curve = [r["test/iwae"] for r in run.log() if "test/iwae" in r]
     model, data, _ = untrained(run)
-    from labcore.evaluation import model_metrics
-
     start = model_metrics(model, data, "test", 256, torch.device("cpu"))["test/iwae"]
     print(
         f"\nvae-digits test IWAE (k=100): untrained {start:.2f}, over training {curve}, "

@@ -43,7 +43,8 @@ class RecordingContext:
 def tiny_vaegan(**overrides) -> VAEGAN:
     torch.manual_seed(0)
     config = VAEGAN.Config(
-        **{"z_dim": 3, "hidden": 8, "layers": 1, "d_hidden": 6, "gamma": GAMMA, **overrides}
+        **{"arch": "mlp", "z_dim": 3, "hidden": 8, "layers": 1, "d_hidden": 6, "gamma": GAMMA}
+        | overrides
     )
     return VAEGAN(config, INFO).double()
 
@@ -130,7 +131,8 @@ def test_discriminator_is_the_gan_familys():
 
 def test_evaluate_reports_reconstruction_errors(digits, eval_context):
     torch.manual_seed(0)
-    model = VAEGAN(VAEGAN.Config(z_dim=4, hidden=16, layers=1, d_hidden=16), digits.info).eval()
+    config = VAEGAN.Config(arch="mlp", z_dim=4, hidden=16, layers=1, d_hidden=16)
+    model = VAEGAN(config, digits.info).eval()
     with torch.no_grad():
         result = model.evaluate(digits.split("test"), eval_context(100))
     assert set(result) == {"kl", "feature_reconstruction_loss", "reconstruction_mse"}
