@@ -77,7 +77,7 @@ class LatentModel(labcore.Model):
                 f"model {self.name!r} models images of shape (C, H, W); the data has shape "
                 f"{shape}; use an image dataset such as digits or mnist"
             )
-        self.shape: tuple[int, int, int] = shape  # type: ignore[assignment]
+        self.shape = shape
         self.low, self.high = value_range_of(info, self.name)
         c = config
         body = image_body(c.arch, self.shape, c.width, c.hidden, c.layers, c.norm)
@@ -136,8 +136,8 @@ class LatentModel(labcore.Model):
         :math:`z \\sim \\mathcal N(0, I)` drawn from ``generator``, in the data's value range."""
         if condition is not None:
             raise ValueError(f"model {self.name!r} is unconditional; sample it without a condition")
-        noise = self.fixed_noise
-        return self.generate(randn(n, self.config.z_dim, generator, noise.device).to(noise.dtype))
+        like = self.fixed_noise
+        return self.generate(randn(n, self.config.z_dim, generator, like.device).to(like.dtype))
 
     def sample_grid(self, generator: torch.Generator, bundle: Any) -> tuple[torch.Tensor, int]:
         """Decoded fixed prior draws, 8 per row, comparable across steps."""

@@ -79,7 +79,7 @@ def interpolations(
 
 @torch.no_grad()
 def latent_map(
-    model: Any, data: DataBundle, path: Path, split: str = "test", lattice: int = 15
+    model: Any, data: DataBundle, path: Path, split: str = "test", lattice: int = 12
 ) -> Path:
     """The 2-D latent space: the posterior means of ``split``'s images coloured by class (left),
     and the decoded images on a ``lattice x lattice`` grid over the same area (right).
@@ -101,7 +101,7 @@ def latent_map(
     grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], -1).reshape(-1, 2)
     with eval_mode(model):
         decoded = model.decode(grid.to(model.fixed_noise.device))
-    picture = make_grid(decoded, lattice, _value_range(data), padding=0)
+    picture = make_grid(decoded, lattice, _value_range(data), padding=1)
 
     fig = Figure(figsize=(11, 5), dpi=100)
     FigureCanvasAgg(fig)
@@ -118,7 +118,9 @@ def latent_map(
     left.set_ylabel("$z_2$")
     left.set_title(f"posterior means of the {name} images")
     extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
-    right.imshow(np.asarray(picture), cmap="gray", extent=extent, aspect="auto")
+    right.imshow(
+        np.asarray(picture), cmap="gray", extent=extent, aspect="auto", interpolation="nearest"
+    )
     right.set_xlabel("$z_1$")
     right.set_title("decoded images on a grid of codes")
     fig.tight_layout()

@@ -42,7 +42,7 @@ class VAEConfig(LatentConfig):
         100, "importance samples of the IWAE bound in evaluate() (Burda et al. 2016); 0: skip it"
     )
     iwae_chunk: int = labcore.hp(
-        8192, "decoder inputs (examples x k) per batched IWAE pass; bounds evaluation memory"
+        4096, "decoder inputs (examples x k) per batched IWAE pass; bounds evaluation memory"
     )
 
     def __post_init__(self) -> None:

@@ -14,13 +14,16 @@ from labcore_builtins.gan.blocks import Discriminator, Norm
 from labcore_builtins.gan.losses import GanLoss, discriminator_loss, generator_loss
 from labcore_builtins.vae.base import LatentConfig, LatentModel, full_precision
 from labcore_builtins.vae.bounds import gaussian_kl, reparameterise
-from labcore_builtins.vae.networks import image_body
+from labcore_builtins.vae.networks import Arch, image_body
 
 
 @dataclasses.dataclass
 class VAEGANConfig(LatentConfig):
+    arch: Arch = labcore.hp(
+        "conv", "networks: conv (DCGAN-style) | mlp (fully connected; prone to mode collapse)"
+    )
     gamma: float = labcore.hp(
-        1e-2,
+        0.1,
         "weight of the feature-wise reconstruction against the GAN loss in the decoder's "
         "update (the paper's gamma)",
     )
@@ -155,12 +158,12 @@ class VAEGAN(LatentModel):
             x = batch["x"]
             mu, logvar = self.encode(x)
             rec = self.decode(reparameterise(mu, logvar, self.noise(x.shape[0], like=x)))
-            features = self.discriminator.features(torch.cat([x, rec]))
-            real, fake = features.float().chunk(2)
+            real, fake = self.discriminator.features(torch.cat([x, rec])).chunk(2)
             n = x.shape[0]
-            sums["kl"] += float(gaussian_kl(full_precision(mu), full_precision(logvar)).sum())
-            sums["feature_reconstruction_loss"] += float(0.5 * (fake - real).pow(2).sum())
-            error = (self.to_unit(rec.float()) - self.to_unit(x.float())).pow(2)
+            kl = gaussian_kl(full_precision(mu), full_precision(logvar))
+            error = (self.to_unit(full_precision(rec)) - self.to_unit(full_precision(x))).pow(2)
+            sums["kl"] += float(kl.sum())
+            sums["feature_reconstruction_loss"] += float(feature_reconstruction(fake, real)) * n
             sums["reconstruction_mse"] += float(error.flatten(1).mean(1).sum())
             count += n
         return {key: total / count for key, total in sums.items()}
