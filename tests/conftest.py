@@ -6,6 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# One thread per process: the suite runs tiny models, several processes at once (torchrun tests,
+# CLI subprocesses), where a second OpenMP thread per process only adds contention. Subprocesses
+# inherit the variable; this process is already importing torch, so it is told directly too.
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
