@@ -72,11 +72,22 @@ class Batcher:
             self.batches_per_epoch = n // global_batch
         self._iterator: Iterator[Any] | None = None
 
+    @property
+    def global_batch(self) -> int:
+        """Examples per step over all processes."""
+        return self.batch_size * self.world_size
+
     def state(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "index": self.index}
+        return {"epoch": self.epoch, "index": self.index, "global_batch": self.global_batch}
 
     def load_state(self, state: dict[str, int]) -> None:
+        """Continue from ``state``, saved with this or another global batch (another number of
+        processes or batch size): the position is kept in examples of the epoch's order, rounded
+        down to a whole step of this batcher."""
         self.epoch, self.index = int(state["epoch"]), int(state["index"])
+        saved = int(state.get("global_batch", self.global_batch))
+        if saved != self.global_batch:
+            self.index = self.index * saved // self.global_batch
         self._iterator = None
 
     def _indices(self, epoch: int, start: int) -> Iterator[torch.Tensor]:

@@ -154,6 +154,8 @@ def _recipe_description(path: Path) -> str:
 
 # -- training ---------------------------------------------------------------------------------
 
+NPROC_HELP = "Run with N processes through torchrun (gloo on CPU, NCCL on CUDA)."
+
 
 def parse_seeds(text: str) -> list[int]:
     """``0-9`` or ``1,2,5`` or ``3`` to a list of seeds."""
@@ -174,10 +176,7 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
     from labcore import report, runfolder
     from labcore.trainer import Interrupted, Trainer
 
-    wants_cuda = recipe.run.device == "cuda" or (
-        recipe.run.device == "auto" and torch.cuda.is_available()
-    )
-    distributed.init_from_environment("cuda" if wants_cuda else "cpu")
+    _join_processes(recipe.run.device)
     main_process = distributed.rank() == 0
     folder = distributed.share(runfolder.create(out, recipe.run.name) if main_process else None)
     if main_process:
@@ -243,7 +242,7 @@ def _print_metrics(metrics: dict[str, float]) -> None:
     type=click.IntRange(1),
     default=1,
     show_default=True,
-    help="Train with N processes through torchrun (train.batch_size is per process).",
+    help=f"{NPROC_HELP} train.batch_size is per process.",
 )
 @click.pass_context
 @handle_errors
@@ -267,7 +266,8 @@ def run(
         if seeds is not None:
             raise click.UsageError("--seeds and --nproc cannot be combined; run seeds one by one")
         recipe_module.load(recipe, manager, [*overrides, *extra])  # report recipe errors here
-        sys.exit(_launch_torchrun(ctx, nproc, recipe, [*overrides, *extra], out, progress))
+        arguments = ["run", recipe, "--out", str(out), *_set_options([*overrides, *extra])]
+        sys.exit(_launch_torchrun(ctx, nproc, [*arguments, *_progress_option(progress)]))
     if seeds is None:
         loaded = recipe_module.load(recipe, manager, [*overrides, *extra])
         train_run(manager, loaded, out, progress)
@@ -286,15 +286,8 @@ def run(
         click.echo(f"{key}: {mean:.6g} ± {std:.3g}")
 
 
-def _launch_torchrun(
-    ctx: click.Context,
-    nproc: int,
-    recipe: str,
-    overrides: list[str],
-    out: Path,
-    progress: bool | None,
-) -> int:
-    """Run this same command under ``torchrun`` with ``nproc`` processes on this machine."""
+def _launch_torchrun(ctx: click.Context, nproc: int, arguments: list[str]) -> int:
+    """Run ``labcore ARGUMENTS`` under ``torchrun`` with ``nproc`` processes on this machine."""
     plugins_dir = ctx.find_root().params.get("plugins_dir")
     command = [
         sys.executable,
@@ -305,15 +298,24 @@ def _launch_torchrun(
         "-m",
         "labcore",
         *(["--plugins-dir", str(plugins_dir)] if plugins_dir else []),
-        "run",
-        recipe,
-        "--out",
-        str(out),
-        *[a for o in overrides for a in ("--set", o)],
-        *([] if progress is None else ["--progress" if progress else "--no-progress"]),
+        *arguments,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     return subprocess.call(command, env=env)
+
+
+def _set_options(overrides: list[str] | tuple[str, ...]) -> list[str]:
+    return [argument for text in overrides for argument in ("--set", text)]
+
+
+def _progress_option(progress: bool | None) -> list[str]:
+    return [] if progress is None else ["--progress" if progress else "--no-progress"]
+
+
+def _join_processes(device: str) -> None:
+    """Join the process group when ``torchrun`` started this process (see ``--nproc``)."""
+    wants_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    distributed.init_from_environment("cuda" if wants_cuda else "cpu")
 
 
 def _metrics_of(folder: Path) -> dict[str, float]:
@@ -345,6 +347,7 @@ def _seed_summary(results: list[dict[str, Any]]) -> dict[str, tuple[float, float
     help="If last.pt is unreadable, resume from the newest readable step checkpoint.",
 )
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
+@click.option("--nproc", type=click.IntRange(1), default=1, show_default=True, help=NPROC_HELP)
 @click.pass_context
 @handle_errors
 def resume(
@@ -353,8 +356,12 @@ def resume(
     overrides: tuple[str, ...],
     fallback: bool,
     progress: bool | None,
+    nproc: int,
 ) -> None:
-    """Continue RUN_DIR exactly where its last checkpoint left it (optionally to more steps)."""
+    """Continue RUN_DIR exactly where its last checkpoint left it (optionally to more steps).
+
+    A run may resume with another number of processes than it was trained with (--nproc).
+    """
     from labcore import report, runfolder
     from labcore.trainer import Interrupted, Trainer
 
@@ -369,24 +376,35 @@ def resume(
             )
     raw = recipe_module.apply_overrides(run.recipe, overrides)
     loaded = recipe_module.resolve(raw, manager, run_dir / "recipe.toml")
+    if nproc > 1:
+        arguments = ["resume", str(run_dir), *_set_options(overrides)]
+        arguments += ["--fallback"] if fallback else []
+        sys.exit(_launch_torchrun(ctx, nproc, [*arguments, *_progress_option(progress)]))
+    _join_processes(loaded.run.device)
+    main_process = distributed.rank() == 0
     trainer = Trainer(run, loaded, manager, progress=progress)
-    for warning in trainer.resume(fallback=fallback):
-        click.echo(f"labcore: warning: {warning}", err=True)
+    warnings = trainer.resume(fallback=fallback)
+    if main_process:
+        for warning in warnings:
+            click.echo(f"labcore: warning: {warning}", err=True)
+        if overrides:
+            loaded.save(run_dir / "recipe.toml")
+        click.echo(f"resuming {run_dir} at step {trainer.step} of {trainer.max_steps}", err=True)
     if overrides:
-        loaded.save(run_dir / "recipe.toml")
         run.recipe = loaded.sections
-    click.echo(f"resuming {run_dir} at step {trainer.step} of {trainer.max_steps}", err=True)
     try:
         record = trainer.fit()
     except Interrupted as exc:
-        click.echo(
-            f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
-            f"Resume with: labcore resume {run_dir}",
-            err=True,
-        )
+        if main_process:
+            click.echo(
+                f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
+                f"Resume with: labcore resume {run_dir}",
+                err=True,
+            )
         sys.exit(128 + exc.signum)
-    report.write_reports(run, manager)
-    _print_metrics(record["metrics"])
+    if main_process:
+        report.write_reports(run, manager)
+        _print_metrics(record["metrics"])
 
 
 @cli.command()
@@ -401,16 +419,28 @@ def resume(
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
+@click.option("--nproc", type=click.IntRange(1), default=1, show_default=True, help=NPROC_HELP)
 @click.pass_context
 @handle_errors
-def evaluate(ctx: click.Context, run_dir: Path, overrides: tuple[str, ...], device: str) -> None:
-    """Recompute RUN_DIR's metrics from its newest checkpoint and rewrite metrics.json."""
+def evaluate(
+    ctx: click.Context, run_dir: Path, overrides: tuple[str, ...], device: str, nproc: int
+) -> None:
+    """Recompute RUN_DIR's metrics from its newest checkpoint and rewrite metrics.json.
+
+    With --nproc N the samples of the [evaluate] metrics are drawn and their features extracted
+    by N processes, each taking its share; the metrics are those one process gives.
+    """
     from labcore.evaluation import evaluate_run
     from labcore.trainer import pick_device
 
     manager = manager_of(ctx)
+    if nproc > 1:
+        arguments = ["evaluate", str(run_dir), *_set_options(overrides), "--device", device]
+        sys.exit(_launch_torchrun(ctx, nproc, arguments))
+    _join_processes(device)
     record = evaluate_run(run_dir, pick_device(device), manager, list(overrides))
-    _print_metrics(record["metrics"])
+    if distributed.rank() == 0:
+        _print_metrics(record["metrics"])
 
 
 @cli.command()

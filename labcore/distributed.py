@@ -1,19 +1,22 @@
 """Data-parallel training across processes launched by ``torchrun`` (one process otherwise).
 
 ``labcore run --nproc N`` starts ``torchrun`` itself; ``torchrun -m labcore run ...`` works too.
-Each process trains on its slice of every global batch (see :mod:`labcore.batching`); gradients are
-averaged across processes before each optimizer step, so N processes with batch size B follow the
-same trajectory as one process with batch size N x B (for models without batch statistics).
+Each process trains on its slice of every global batch (see :mod:`labcore.batching`);
+DistributedDataParallel averages the gradients of each optimizer across processes (see
+:class:`GradientAverager`), so N processes with batch size B follow the same trajectory as one
+process with batch size N x B (for models without batch statistics).
 Only rank 0 writes files, logs and shows progress.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 
 def is_distributed() -> bool:
@@ -37,21 +40,6 @@ def barrier() -> None:
         dist.barrier()
 
 
-def rescale_data_state(state: dict[str, Any]) -> dict[str, int]:
-    """The data position of a checkpoint for this run's world size.
-
-    Positions count per-process batches; a run saved with ``W`` processes has consumed
-    ``index * W`` global-order batches of its epoch, which this world size ``W'`` reaches after
-    ``index * W // W'`` of its own batches.
-    """
-    data = dict(state["data"])
-    saved = int(state.get("world_size", 1))
-    current = world_size()
-    if saved != current:
-        data["index"] = data["index"] * saved // current
-    return data
-
-
 def init_from_environment(device_type: str) -> bool:
     """Join the process group ``torchrun`` describes in the environment (gloo on CPU, NCCL on
     CUDA); returns whether this is a multi-process run."""
@@ -65,6 +53,76 @@ def init_from_environment(device_type: str) -> bool:
     return True
 
 
+def shard(count: int) -> range:
+    """This process's contiguous block of ``range(count)`` (all of it in one process)."""
+    size, me = world_size(), rank()
+    return range(count * me // size, count * (me + 1) // size)
+
+
+def any_rank(flag: bool) -> bool:
+    """Whether ``flag`` is true on any process."""
+    if not is_distributed():
+        return flag
+    value = torch.tensor(float(flag), device=_communication_device())
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value)
+
+
+def _communication_device() -> torch.device:
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def sum_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of ``tensor`` over all processes, on ``tensor``'s device."""
+    if not is_distributed():
+        return tensor
+    total = tensor.to(_communication_device(), copy=True)
+    dist.all_reduce(total)
+    return total.to(tensor.device)
+
+
+def gather_rows(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    """Every process's ``tensor`` concatenated along dimension 0 in rank order, on every process.
+
+    Processes may hold different numbers of rows, or none (``None``); returns ``None`` when no
+    process holds any. The result is on ``tensor``'s device (the communication device otherwise).
+    """
+    if not is_distributed():
+        return tensor
+    shape = None if tensor is None else (tensor.shape[0], tuple(tensor.shape[1:]), tensor.dtype)
+    shapes: list[Any] = [None] * world_size()
+    dist.all_gather_object(shapes, shape)
+    known = [s for s in shapes if s is not None]
+    if not known:
+        return None
+    rows = [s[0] if s is not None else 0 for s in shapes]
+    trailing, dtype = known[0][1], known[0][2]
+    device = _communication_device()
+    padded = torch.zeros((max(rows), *trailing), dtype=dtype, device=device)
+    if tensor is not None:
+        padded[: tensor.shape[0]] = tensor.to(device)
+    parts = [torch.empty_like(padded) for _ in rows]
+    dist.all_gather(parts, padded)
+    gathered = torch.cat([part[:n] for part, n in zip(parts, rows)])
+    return gathered.to(tensor.device) if tensor is not None else gathered
+
+
+def gather_outputs(outputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """:func:`gather_rows` of each entry of ``outputs`` (names as any process has them)."""
+    if not is_distributed():
+        return outputs
+    names: list[Any] = [None] * world_size()
+    dist.all_gather_object(names, sorted(outputs))
+    gathered = {}
+    for name in sorted(set().union(*names)):
+        rows = gather_rows(outputs.get(name))
+        if rows is not None:
+            gathered[name] = rows
+    return gathered
+
+
 def share(value: Any) -> Any:
     """Rank 0's ``value`` on every rank (e.g. the run folder rank 0 created)."""
     if not is_distributed():
@@ -74,35 +132,109 @@ def share(value: Any) -> Any:
     return box[0]
 
 
-def average_gradients(params: list[torch.nn.Parameter]) -> None:
-    """Average the gradients of ``params`` over all processes, in one coalesced all-reduce.
+class _OptimizerParameters(nn.Module):
+    """The parameters of one optimizer as a module for DDP; its forward hands the loss back."""
 
-    This is the reduction DistributedDataParallel performs, done per optimizer so that models with
-    several optimizers and alternating updates (GANs, VAE-GAN) need no single forward/backward
-    pairing and have no "unused parameter" failures. A parameter that got no gradient on any rank
-    keeps ``grad = None`` (so its optimizer skips it, as in a single process); one that got a
-    gradient on some ranks only counts zeros for the others.
+    def __init__(self, params: list[nn.Parameter]) -> None:
+        super().__init__()
+        self.params = nn.ParameterList(params)
+
+    def forward(self, loss: torch.Tensor) -> torch.Tensor:
+        return loss
+
+
+def _unchanged(loss: torch.Tensor) -> torch.Tensor:
+    return loss
+
+
+def reached_parameters(loss: torch.Tensor) -> set[int]:
+    """The ``id`` of every leaf tensor (parameter) the autograd graph of ``loss`` reaches."""
+    found: set[int] = set()
+    seen: set[Any] = set()
+    stack = [loss.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            found.add(id(variable))
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return found
+
+
+class GradientAverager:
+    """Averages one optimizer's gradients across processes with DistributedDataParallel.
+
+    The optimizer's loss passes through :meth:`__call__` before ``backward()``: that is a forward
+    pass of a DDP over the optimizer's parameters, which arms DDP's reducer to average their
+    gradients, bucket by bucket while the backward pass runs. One DDP per optimizer rather than
+    one around the whole model, because the model contract lets ``training_step`` run several
+    forward and backward passes per step (a GAN's discriminator and generator updates, n-critic
+    schedules, gradient penalties), which a single DDP forward/backward pairing cannot follow.
+
+    The DDP is built at the optimizer's first update. With ``find_unused="auto"`` it searches each
+    update's autograd graph for parameters the loss leaves unused only when the first update (on
+    any process) left some unused; ``"always"`` searches every time, for models whose set of used
+    parameters changes from step to step. A parameter no process computed a gradient for keeps
+    ``grad = None``, as in one process; one with a gradient on some processes only counts zeros
+    for the others.
     """
-    if not is_distributed() or not params:
-        return
-    device = params[0].device
-    has_grad = torch.tensor(
-        [p.grad is not None for p in params], dtype=torch.float32, device=device
-    )
-    dist.all_reduce(has_grad, op=dist.ReduceOp.MAX)
-    active = [p for p, flag in zip(params, has_grad.tolist()) if flag]
-    if not active:
-        return
-    flat = torch.cat(
-        [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in active]
-    )
-    dist.all_reduce(flat)
-    flat /= world_size()
-    offset = 0
-    for p in active:
-        n = p.numel()
-        p.grad = flat[offset : offset + n].view_as(p).clone()
-        offset += n
+
+    def __init__(
+        self, name: str, params: list[nn.Parameter], device: torch.device, find_unused: str
+    ) -> None:
+        self.name = name
+        self.params = params
+        self.device = device
+        self.find_unused = find_unused
+        self._ddp: nn.Module | None = None
+
+    def _build(self, loss: torch.Tensor) -> nn.Module:
+        from torch.nn.parallel import DistributedDataParallel
+
+        reached = reached_parameters(loss)
+        unused = torch.tensor(
+            float(any(id(p) not in reached for p in self.params)), device=self.device
+        )
+        dist.all_reduce(unused, op=dist.ReduceOp.MAX)
+        return DistributedDataParallel(
+            _OptimizerParameters(self.params),
+            device_ids=[self.device.index] if self.device.type == "cuda" else None,
+            find_unused_parameters=self.find_unused == "always" or bool(unused),
+            init_sync=False,  # the trainer broadcast rank 0's state; this loss's graph holds it
+        )
+
+    def __call__(self, loss: torch.Tensor) -> torch.Tensor:
+        if self._ddp is None:
+            self._ddp = self._build(loss)
+        try:
+            return self._ddp(loss)
+        except RuntimeError as error:
+            if "finished reduction in the prior iteration" not in str(error):
+                raise
+            raise RuntimeError(
+                f"optimizer {self.name!r}: an update left parameters without gradients that its "
+                "first update used, which DistributedDataParallel cannot follow unless it "
+                "searches every update for unused parameters: set "
+                'run.find_unused_parameters = "always" in the recipe'
+            ) from error
+
+
+def gradient_averagers(
+    optimizers: dict[str, torch.optim.Optimizer], device: torch.device, find_unused: str = "auto"
+) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """For each optimizer, what its loss passes through before ``backward()``: a
+    :class:`GradientAverager` in a multi-process run, the loss unchanged otherwise."""
+    averagers: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
+    for name, optimizer in optimizers.items():
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad]
+        if is_distributed() and params:
+            averagers[name] = GradientAverager(name, params, device, find_unused)
+        else:
+            averagers[name] = _unchanged
+    return averagers
 
 
 def broadcast_state(module: torch.nn.Module) -> None:

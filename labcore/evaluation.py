@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from labcore import distributed
 from labcore.batching import eval_batches
 from labcore.data import DataBundle
 from labcore.model import Model
@@ -57,7 +58,11 @@ def final_evaluation(
 
 
 def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: list[str]) -> dict:
-    """Recompute a finished run's final metrics from its newest checkpoint; rewrite metrics.json."""
+    """Recompute a finished run's final metrics from its newest checkpoint; rewrite metrics.json.
+
+    Every process of a distributed run takes part (see
+    :func:`~labcore.metrics.generative.evaluate_generative`); rank 0 writes.
+    """
     from labcore import checkpoint
     from labcore import recipe as recipe_module
     from labcore.runfolder import open_run
@@ -78,6 +83,7 @@ def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: l
     result = final_evaluation(model, bundle, recipe.evaluate, device)
     metrics.update(result["metrics"])
     record = {"step": int(state["step"]), "metrics": metrics, "evaluation": result["details"]}
-    (run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
-    manager.hook.labcore_evaluation_done(run=run, step=record["step"], metrics=metrics)
+    if distributed.rank() == 0:
+        (run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+        manager.hook.labcore_evaluation_done(run=run, step=record["step"], metrics=metrics)
     return record

@@ -40,6 +40,11 @@ class RunConfig:
     tf32: bool = hp(False, "allow TF32 matrix products on CUDA")
     compile: bool = hp(False, "compile the model's forward with torch.compile")
     sync_batchnorm: bool = hp(False, "under several processes, batch norm over the global batch")
+    find_unused_parameters: Literal["auto", "always"] = hp(
+        "auto",
+        "under several processes, search each update's graph for unused parameters: auto (when "
+        "an optimizer's first update leaves some unused) or always (the used set changes)",
+    )
 
 
 @dataclasses.dataclass

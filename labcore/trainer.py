@@ -127,6 +127,9 @@ class Trainer:
         factory = recipe.optimizer_factory()
         self.optimizers = model.configure_optimizers(factory)
         factory.check_all_used(recipe.model_cls.name)
+        self._averagers = distributed.gradient_averagers(
+            self.optimizers, self.device, recipe.run.find_unused_parameters
+        )
         if recipe.run.compile:
             model.compile()
 
@@ -176,12 +179,11 @@ class Trainer:
             )
         optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        distributed.average_gradients(params)
+        self.scaler.scale(self._averagers[name](loss)).backward()
         clip = self.recipe.train.grad_clip_norm
         if clip > 0:
             self.scaler.unscale_(optimizer)
+            params = [p for group in optimizer.param_groups for p in group["params"]]
             torch.nn.utils.clip_grad_norm_(params, clip)
         self.scaler.step(optimizer)
         self.scaler.update()
@@ -240,7 +242,10 @@ class Trainer:
             opt.load_state_dict(state["optimizers"][name])
         self.scaler.load_state_dict(state["scaler"])
         self.step = int(state["step"])
-        self.batcher.load_state(distributed.rescale_data_state(state))
+        data = dict(state["data"])
+        # checkpoints from before the global batch was recorded kept the per-process batch size
+        data.setdefault("global_batch", self.batcher.batch_size * state.get("world_size", 1))
+        self.batcher.load_state(data)
         if state.get("world_size", 1) == distributed.world_size():
             checkpoint.set_rng_state(state["rng"])
         else:

@@ -25,7 +25,8 @@ CACHE_ENV = "LABCORE_CACHE_DIR"
 MEMORY_ENTRIES = 8
 FORMAT = 1
 
-_memory: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_memory: OrderedDict[tuple[str, int, str], dict[str, Any]] = OrderedDict()
+"""Recently loaded entries by (file, modification time, device)."""
 
 
 def default_cache_dir() -> Path:
@@ -60,13 +61,13 @@ class ReferenceCache:
     def load(self, key: dict[str, Any], device: torch.device | str = "cpu") -> dict | None:
         """The cached content for ``key`` on ``device``, or None when there is none for this key."""
         digest = self.digest(key)
-        remembered = (digest, str(device))
-        if remembered in _memory:
-            _memory.move_to_end(remembered)
-            return _memory[remembered]
         path = self.path(key)
         if not path.is_file():
             return None
+        remembered = (str(path), path.stat().st_mtime_ns, str(device))
+        if remembered in _memory:
+            _memory.move_to_end(remembered)
+            return _memory[remembered]
         try:
             entry = torch.load(path, map_location=device, weights_only=True)
         except Exception:
@@ -89,7 +90,7 @@ class ReferenceCache:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         torch.save({"digest": digest, "key": _plain(key), "content": content}, tmp)
         os.replace(tmp, path)
-        for remembered in [r for r in _memory if r[0] == digest]:
+        for remembered in [r for r in _memory if r[0] == str(path)]:
             del _memory[remembered]
         return path
 

@@ -4,8 +4,9 @@ A metric accumulates state from batches of features (or logits) through ``update
 through ``compute``. Every piece of state is declared with :meth:`Metric.add_state` together with
 how it reduces across processes: ``"sum"`` (running sums, e.g. FID's first and second moments) or
 ``"cat"`` (concatenation, e.g. the features a nearest-neighbour metric needs). :meth:`Metric.merge`
-applies these reductions to fold another instance's state into this one, which is what gathering
-the states of several ranks amounts to; the result never depends on how the data was batched.
+applies these reductions to fold another instance's state into this one, and :meth:`Metric.sync`
+applies them across the processes of a distributed run; the result never depends on how the data
+was batched or shared out.
 
 Two-sample metrics (FID, KID, 1-NN, precision/recall) compare real against generated data:
 ``update(x, real=True)`` feeds the real side, ``update(x, real=False)`` the generated side. The real
@@ -21,6 +22,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from labcore import distributed
 from labcore.components import Component
 
 Reduction = Literal["sum", "cat"]
@@ -90,6 +92,22 @@ class Metric(Component):
                 theirs = theirs.to(mine.device) if isinstance(theirs, torch.Tensor) else theirs
             setattr(self, name, mine + theirs)
         self._derived = {}
+
+    def sync(self, side: str = "fake") -> None:
+        """Reduce ``side``'s state over the processes of a distributed run, each having fed its
+        share of the samples: sums are all-reduced, lists gathered in rank order (so a rank's
+        contiguous block of samples keeps its place). Nothing changes in one process."""
+        for name, reduce in self._reductions.items():
+            if not name.startswith(f"{side}_"):
+                continue
+            value = getattr(self, name)
+            if reduce == "sum":
+                setattr(self, name, distributed.sum_over_ranks(value))
+            else:
+                rows = distributed.gather_rows(torch.cat(value) if value else None)
+                setattr(self, name, [] if rows is None else [rows])
+        if side == "real":
+            self._derived = {}
 
     def side(self, real: bool) -> str:
         """The state prefix of the side an update feeds: ``"real"`` or ``"fake"``.

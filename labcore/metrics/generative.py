@@ -16,8 +16,10 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
+from labcore import distributed
 from labcore.features.base import FeatureExtractor
 from labcore.features.cache import ReferenceCache, tensor_sha256
 from labcore.metrics.base import Metric
@@ -70,6 +72,30 @@ def extract_all(
     return {key: torch.cat(values) for key, values in parts.items()}
 
 
+def extract_shared(
+    extractor: FeatureExtractor,
+    images: torch.Tensor,
+    batch_size: int,
+    value_range: tuple[float, float],
+    device: torch.device | str,
+) -> dict[str, torch.Tensor]:
+    """:func:`extract_all` of ``images`` with the batches shared out over the processes of a
+    distributed run (each takes a contiguous block) and the outputs gathered back in order."""
+    count = -(-images.shape[0] // batch_size)
+    mine = distributed.shard(count)
+    rows = images[mine.start * batch_size : mine.stop * batch_size]
+    return distributed.gather_outputs(
+        extract_all(extractor, batches(rows, batch_size), value_range, device)
+    )
+
+
+def sample_generator(seed: int, index: int, device: torch.device) -> torch.Generator:
+    """The generator batch ``index`` of an evaluation is sampled with: its own stream of
+    ``seed`` (``numpy.random.SeedSequence``), so any process can draw any batch."""
+    state = np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0]
+    return torch.Generator(device=device).manual_seed(int(state))
+
+
 def _metric_key(metric: Metric) -> str:
     return f"{metric.name}:{ReferenceCache.digest(metric.options())[:16]}"
 
@@ -84,13 +110,14 @@ def load_reference(
     """Give each two-sample metric its real side, from ``cache`` or computed and stored there.
 
     ``real_outputs()`` returns the extractor outputs of the real images; it is called only when
-    something is missing from the cache. Returns what happened, for the details.
+    something is missing from the cache (on every process when any misses it, as it may be a
+    collective; only rank 0 writes the cache). Returns what happened, for the details.
     """
     two_sample = [m for m in metrics if m.two_sample]
     entry = (cache.load(key, device) if cache is not None else None) or {}
     outputs, states = entry.get("outputs"), dict(entry.get("metrics", {}))
     missing = [m for m in two_sample if _metric_key(m) not in states]
-    if missing and outputs is None:
+    if distributed.any_rank(bool(missing) and outputs is None):
         outputs = real_outputs()
     for metric in two_sample:
         name = _metric_key(metric)
@@ -102,7 +129,7 @@ def load_reference(
     path = None
     if cache is not None:
         path = cache.path(key)
-        if missing:
+        if missing and distributed.rank() == 0:
             cache.save(key, {"outputs": outputs, "metrics": states})
     return {"cache": str(path) if path else None, "reused": bool(two_sample) and not missing}
 
@@ -144,13 +171,20 @@ def evaluate_generative(
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Sample-based metrics of ``model`` against the real images of ``bundle``.
 
-    Draws ``config.num_samples`` samples with ``model.sample(n, generator=...)`` (a generator on
-    ``device`` seeded with ``config.seed``) in batches of ``config.batch_size``, extracts their
-    features with the ``[evaluate.extractor]`` component and updates every metric of
-    ``config.metrics``; the real side is a fixed random subset of ``num_real`` (default:
-    ``num_samples``) images of ``config.split``. Returns ``(metrics, details)``: the metric values,
-    and what they were measured with (extractor, weights' SHA-256, sample counts, metric options,
-    the reference cache used).
+    Draws ``config.num_samples`` samples with ``model.sample(n, generator=...)`` in batches of
+    ``config.batch_size`` (batch ``i`` with :func:`sample_generator` of ``config.seed`` and
+    ``i``), extracts their features with the ``[evaluate.extractor]`` component and updates every
+    metric of ``config.metrics``; the real side is a fixed random subset of ``num_real``
+    (default: ``num_samples``) images of ``config.split``.
+
+    In a distributed run each process samples and extracts a contiguous block of the batches (and
+    of the real images when their statistics are not cached); the metrics' states are then reduced
+    across processes (:meth:`~labcore.metrics.base.Metric.sync`: FID's sums all-reduced, the
+    features of the k-NN and kernel metrics gathered in order) and rank 0 computes the values,
+    which every process returns. The result is the one-process result on the same samples.
+
+    Returns ``(metrics, details)``: the metric values, and what they were measured with
+    (extractor, weights' SHA-256, sample counts, metric options, the reference cache used).
     """
     if registry is None:
         from labcore.plugins import get_manager
@@ -174,21 +208,29 @@ def evaluate_generative(
     reference = load_reference(
         metrics,
         key,
-        lambda: extract_all(extractor, batches(real, config.batch_size), value_range, device),
+        lambda: extract_shared(extractor, real, config.batch_size, value_range, device),
         cache,
         device,
     )
-    generator = torch.Generator(device=device).manual_seed(config.seed)
+    batch_count = -(-config.num_samples // config.batch_size)
     with _eval_mode(model):
-        for start in range(0, config.num_samples, config.batch_size):
+        for index in distributed.shard(batch_count):
+            start = index * config.batch_size
             count = min(config.batch_size, config.num_samples - start)
+            generator = sample_generator(config.seed, index, device)
             images = model.sample(count, generator=generator)
             outputs = extractor.extract(images.to(device), value_range)
             for metric in metrics:
                 metric.update(outputs[metric.input], real=False)
-    values = {}
     for metric in metrics:
-        values.update(metric.compute())
+        metric.sync("fake")
+    values: dict[str, float] = {}
+    if distributed.rank() == 0:
+        for metric in metrics:
+            values.update(metric.compute())
+    values, notes = distributed.share((values, [m.notes for m in metrics]))
+    for metric, note in zip(metrics, notes):
+        metric.notes = note
     details = {
         "extractor": {
             "name": config.extractor.get("name"),

@@ -43,3 +43,21 @@ def test_eval_batches_cover_everything_in_order():
     assert torch.cat([b["x"] for b in eval_batches(split, 4, CPU)]).tolist() == list(range(10))
     graph = FullBatch(torch.ones(3))
     assert len(list(eval_batches(graph, 4, CPU))) == 1
+
+
+def test_a_position_carries_over_to_another_number_of_processes():
+    split = TensorSplit(x=torch.arange(96))
+    straight = take(Batcher(split, 16, seed=2, device=CPU), 6)
+    alone = Batcher(split, 16, seed=2, device=CPU)
+    take(alone, 2)
+    ranks = [Batcher(split, 8, seed=2, device=CPU, rank=r, world_size=2) for r in (0, 1)]
+    for batcher in ranks:
+        batcher.load_state(alone.state())  # same global batch of 16: same step index
+    for step in range(2, 6):
+        merged = torch.cat([batcher.next()["x"] for batcher in ranks])
+        assert torch.equal(merged, straight[step])
+    # the same per-process batch with twice the processes: half as many (larger) steps in
+    doubled = Batcher(split, 16, seed=2, device=CPU, rank=0, world_size=2)
+    doubled.load_state(alone.state())
+    assert doubled.index == 1
+    assert torch.equal(doubled.next()["x"], straight[2])

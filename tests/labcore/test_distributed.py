@@ -33,6 +33,30 @@ def test_two_processes_match_one_process_over_the_same_global_batches(labcore_cl
     assert [r["step"] for r in records if "loss" in r] == [5, 10, 12]  # one writer, no duplicates
 
 
+def test_a_parameter_no_loss_uses_is_left_alone_as_in_one_process(labcore_cli, tmp_path):
+    args = ["--plugins-dir", TOY_DIR, "run", TOY, *NO_DROPOUT, "--set", "model.spare_head=true"]
+    labcore_cli(*args, "--set", "train.batch_size=32", "--out", tmp_path / "one", check=0)
+    labcore_cli(
+        *args, "--set", "train.batch_size=16", "--nproc", "2", "--out", tmp_path / "two", check=0
+    )
+    one, two = final_state(tmp_path / "one"), final_state(tmp_path / "two")
+    for key, value in one["model"].items():
+        torch.testing.assert_close(two["model"][key], value, rtol=1e-5, atol=1e-6)
+    assert not two["optimizers"]["main"]["state"].get(4), "the spare head got an optimizer state"
+
+
+def test_a_parameter_that_drops_out_of_the_loss_needs_find_unused_always(labcore_cli, tmp_path):
+    args = ["--plugins-dir", TOY_DIR, "run", TOY, *NO_DROPOUT, "--nproc", "2"]
+    args += ["--set", "model.spare_head=true", "--set", "model.spare_head_until=3"]
+    failed = labcore_cli(*args, "--out", tmp_path / "auto")
+    assert failed.returncode != 0
+    assert 'run.find_unused_parameters = "always"' in failed.stderr
+    labcore_cli(
+        *args, "--set", 'run.find_unused_parameters="always"', "--out", tmp_path, check=0
+    )
+    assert final_state(tmp_path)["step"] == 12
+
+
 def test_a_distributed_checkpoint_resumes_in_one_process(labcore_cli, tmp_path):
     args = ["--plugins-dir", TOY_DIR]
     labcore_cli(
@@ -52,6 +76,49 @@ def test_a_distributed_checkpoint_resumes_in_one_process(labcore_cli, tmp_path):
     labcore_cli(*args, "resume", folder, "--set", "train.max_steps=20", check=0)
     state = final_state(tmp_path)
     assert state["step"] == 20 and state["world_size"] == 1
+
+
+def test_a_one_process_checkpoint_resumes_in_two_processes(labcore_cli, tmp_path):
+    args = ["--plugins-dir", TOY_DIR]
+    labcore_cli(*args, "run", TOY, *NO_DROPOUT, "--set", "train.batch_size=32", "--out",
+                tmp_path / "straight", "--set", "train.max_steps=20", check=0)
+    labcore_cli(*args, "run", TOY, *NO_DROPOUT, "--set", "train.batch_size=32", "--out",
+                tmp_path / "resumed", check=0)
+    (folder,) = (tmp_path / "resumed").glob("toy/*")
+    result = labcore_cli(*args, "resume", folder, "--nproc", "2", "--set",
+                         "train.max_steps=20", "--set", "train.batch_size=16", check=0)
+    assert result.stderr.count("resuming") == 1  # rank 0 speaks
+    straight, resumed = final_state(tmp_path / "straight"), final_state(tmp_path / "resumed")
+    assert resumed["step"] == 20 and resumed["world_size"] == 2
+    for key, value in straight["model"].items():
+        torch.testing.assert_close(resumed["model"][key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_generative_evaluation_is_the_same_with_one_or_two_processes(labcore_cli, tmp_path):
+    labcore_cli("run", "classifier-digits", "--set", "train.max_steps=2", "--out", tmp_path,
+                check=0)
+    common = ["--set", "train.max_steps=2", "--set", "train.sample_every=0",
+              "--set", f"evaluate.extractor.run={json.dumps(str(tmp_path / 'classifier-digits'))}",
+              "--set", "evaluate.num_samples=300", "--set", "evaluate.batch_size=128",
+              "--set", f"evaluate.cache_dir={json.dumps(str(tmp_path / 'cache'))}"]
+    # the final evaluation of a two-process run: 3 sample batches shared 1 + 2
+    labcore_cli("run", "gan-digits", "--nproc", "2", *common, "--out", tmp_path, check=0)
+    (folder,) = tmp_path.glob("gan-digits/*")
+
+    def metrics() -> dict:
+        return json.loads((folder / "metrics.json").read_text())["metrics"]
+
+    two = metrics()
+    assert {"fid", "kid", "is", "1nn"} <= set(two)
+    fresh_cache = ["--set", f"evaluate.cache_dir={json.dumps(str(tmp_path / 'cache-1'))}"]
+    labcore_cli("evaluate", folder, *fresh_cache, check=0)
+    one = metrics()
+    fresh_cache = ["--set", f"evaluate.cache_dir={json.dumps(str(tmp_path / 'cache-2'))}"]
+    result = labcore_cli("evaluate", folder, "--nproc", "2", *fresh_cache, check=0)
+    assert result.stdout.count("fid:") == 1
+    for name, value in one.items():
+        assert two[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+        assert metrics()[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 @pytest.mark.parametrize("nproc", [2])

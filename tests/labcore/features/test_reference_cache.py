@@ -29,6 +29,16 @@ def test_a_file_holding_another_key_is_not_reused(tmp_path):
     assert cache.load(key) is None
 
 
+def test_content_remembered_in_memory_stays_with_its_file(tmp_path):
+    key = {"dataset_sha256": "a"}
+    first = ReferenceCache(tmp_path / "first")
+    first.save(key, {"x": 1})
+    assert first.load(key) == {"x": 1}  # now remembered
+    assert ReferenceCache(tmp_path / "second").load(key) is None
+    first.path(key).unlink()
+    assert first.load(key) is None
+
+
 def test_shared_tensors_are_stored_once(tmp_path):
     cache = ReferenceCache(tmp_path)
     features = torch.randn(1000, 50)

@@ -16,7 +16,7 @@ from labcore.metrics import (
     frechet_distance,
     one_nn_accuracy,
 )
-from labcore.metrics.generative import REAL_SUBSET_SEED
+from labcore.metrics.generative import REAL_SUBSET_SEED, sample_generator
 from labcore.schema import SchemaError, build
 
 
@@ -104,10 +104,9 @@ def test_metrics_are_those_of_the_extracted_features(tmp_path):
     order = torch.randperm(300, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))
     real_images = data.split("test")["x"][order[:120].sort().values]
     real = extractor.extract(real_images, (-1.0, 1.0))["features"]
-    generator = torch.Generator().manual_seed(cfg.seed)
-    fake_images = torch.cat([model.sample(50, generator=generator),
-                             model.sample(50, generator=generator),
-                             model.sample(20, generator=generator)])
+    fake_images = torch.cat([model.sample(50, generator=sample_generator(cfg.seed, 0, "cpu")),
+                             model.sample(50, generator=sample_generator(cfg.seed, 1, "cpu")),
+                             model.sample(20, generator=sample_generator(cfg.seed, 2, "cpu"))])
     fake = extractor.extract(fake_images, (-1.0, 1.0))["features"]
     expected_fid = frechet_distance(GaussianStats.from_features(real),
                                     GaussianStats.from_features(fake))

@@ -39,6 +39,8 @@ class MLPConfig:
     dropout: float = hp(0.2, "dropout probability (draws from the global RNG)")
     nan_at_step: int = hp(0, "make the loss NaN at this step (0: never)")
     step_delay: float = hp(0.0, "seconds to sleep in each step (to interrupt a run mid-way)")
+    spare_head: bool = hp(False, "add an output layer that no loss uses")
+    spare_head_until: int = hp(0, "use the spare head in the loss before this step (0: never)")
 
 
 class ToyMLP(labcore.Model):
@@ -55,10 +57,14 @@ class ToyMLP(labcore.Model):
             nn.Dropout(config.dropout),
             nn.Linear(config.hidden, info["num_classes"]),
         )
+        if config.spare_head:
+            self.spare = nn.Linear(info["num_features"], info["num_classes"])
 
     def training_step(self, batch, ctx):
         time.sleep(self.config.step_delay)
         loss = nn.functional.cross_entropy(self.net(batch["x"]), batch["y"])
+        if ctx.global_step < self.config.spare_head_until:
+            loss = loss + self.spare(batch["x"]).square().mean()
         if self.config.nan_at_step and ctx.global_step + 1 >= self.config.nan_at_step:
             loss = loss * float("nan")
         ctx.step("main", loss)
