@@ -38,7 +38,7 @@ class RunConfig:
         "32", "32 | bf16-mixed | 16-mixed (16-mixed needs CUDA; it uses gradient scaling)"
     )
     tf32: bool = hp(False, "allow TF32 matrix products on CUDA")
-    compile: bool = hp(False, "compile the model's forward with torch.compile")
+    compile: bool = hp(False, "compile the model's networks with torch.compile")
     sync_batchnorm: bool = hp(False, "under several processes, batch norm over the global batch")
     find_unused_parameters: Literal["auto", "always"] = hp(
         "auto",
