@@ -161,6 +161,7 @@ class Trainer:
         self._stop_signal: int | None = None
         self._log_sums: dict[str, torch.Tensor] = {}
         self._log_count = 0
+        self._losses: list[tuple[int, str, torch.Tensor]] = []
 
     # -- pieces of a step ---------------------------------------------------------------------
 
@@ -183,10 +184,7 @@ class Trainer:
                 f"ctx.step({name!r}): the model has no optimizer {name!r}; "
                 f"it has: {', '.join(self.optimizers)}"
             )
-        if not torch.isfinite(loss.detach()).all():
-            raise NonFiniteLoss(
-                f"the {name!r} loss is {loss.detach().float().item()} at step {self.step + 1}"
-            )
+        self._losses.append((self.step + 1, name, loss.detach()))
         optimizer = self.optimizers[name]
         optimizer.zero_grad(set_to_none=True)
         loss = self._averagers[name](loss)
@@ -200,6 +198,22 @@ class Trainer:
         self.scaler.step(optimizer)
         self.scaler.update()
 
+    def check_losses(self) -> None:
+        """Raise :class:`NonFiniteLoss` naming the first NaN or infinite loss since the last check.
+
+        Losses are checked together (one wait for the device) when the log is written and before
+        anything is saved or evaluated, rather than at every update: on a GPU a check per update
+        would make the host wait for the device at every step. The updates of the steps in
+        between have run, but no checkpoint holds their weights.
+        """
+        if not self._losses:
+            return
+        finite = torch.stack([torch.isfinite(loss).all() for _, _, loss in self._losses]).tolist()
+        losses, self._losses = self._losses, []
+        for ok, (step, name, loss) in zip(finite, losses):
+            if not ok:
+                raise NonFiniteLoss(f"the {name!r} loss is {loss.float().item()} at step {step}")
+
     def _accumulate(self, logs: dict[str, Any]) -> None:
         for key, value in logs.items():
             value = torch.as_tensor(value).detach().float()
@@ -209,6 +223,7 @@ class Trainer:
         self._log_count += 1
 
     def _flush_logs(self, started: float) -> dict[str, float]:
+        self.check_losses()
         means = {k: float(v) / self._log_count for k, v in self._log_sums.items()}
         self._log_sums, self._log_count = {}, 0
         for key, value in means.items():
@@ -265,6 +280,7 @@ class Trainer:
         self.schedule.apply(self.step)
 
     def save_checkpoint(self) -> Path:
+        self.check_losses()
         folder = self.run.checkpoints
         last = folder / "last.pt"
         every = self.recipe.train.checkpoint_every
@@ -284,12 +300,14 @@ class Trainer:
 
     def evaluate(self, split_name: str) -> dict[str, float]:
         """The model's own evaluation on one split, keys prefixed with the split's name."""
+        self.check_losses()
         with torch.random.fork_rng(devices=[]), self.autocast():
             return model_metrics(
                 self.model, self.bundle, split_name, self.recipe.evaluate.batch_size, self.device
             )
 
     def write_samples(self) -> Path | None:
+        self.check_losses()
         if not self.is_main or not self.model.can_sample:
             return None
         generator = torch.Generator(self.device).manual_seed(self.recipe.run.seed)

@@ -40,6 +40,8 @@ def test_defaults_are_filled_and_resolved_recipe_round_trips(tmp_path, manager):
         "dropout": 0.2,
         "nan_at_step": 0,
         "step_delay": 0.0,
+        "spare_head": False,
+        "spare_head_until": 0,
     }
     assert loaded.sections["train"]["batch_size"] == 64
     again = write(tmp_path / "again.toml", loaded.to_toml())

@@ -187,7 +187,7 @@ class AdversarialModel(labcore.Model):
     def after_generator_update(self) -> None:
         """Count the update and move the EMA generator toward the generator."""
         if self.ema_generator is not None:
-            decay = ema_decay_at(self.config.ema_decay, int(self.generator_updates))
+            decay = ema_decay_at(self.config.ema_decay, self.generator_updates)
             ema_update(self.ema_generator, self.generator, decay)
         self.generator_updates += 1
 

@@ -257,17 +257,22 @@ def apply_spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Mo
     return module
 
 
-def ema_decay_at(decay: float, updates: int) -> float:
+def ema_decay_at(decay: float, updates: int | torch.Tensor) -> float | torch.Tensor:
     """The decay used at the ``updates``-th update: ``min(decay, (1 + t) / (10 + t))``.
 
     The warm-up of TensorFlow's ``ExponentialMovingAverage(num_updates=t)``: early averages
-    follow the weights closely instead of remembering the random initialisation.
+    follow the weights closely instead of remembering the random initialisation. For a tensor
+    ``updates`` (a counter buffer on the GPU) the decay is a tensor on the same device, so that
+    computing it does not wait for the device.
     """
+    if isinstance(updates, torch.Tensor):
+        count = updates.to(torch.float32)
+        return ((1.0 + count) / (10.0 + count)).clamp(max=decay)
     return min(decay, (1.0 + updates) / (10.0 + updates))
 
 
 @torch.no_grad()
-def ema_update(target: nn.Module, source: nn.Module, decay: float) -> None:
+def ema_update(target: nn.Module, source: nn.Module, decay: float | torch.Tensor) -> None:
     """One step of the moving average of weights (Karras et al. 2018; Yazici et al. 2019).
 
     .. math:: \\theta_{ema} \\leftarrow \\beta\\, \\theta_{ema} + (1 - \\beta)\\, \\theta
@@ -279,4 +284,3 @@ def ema_update(target: nn.Module, source: nn.Module, decay: float) -> None:
         t.lerp_(s.detach(), 1.0 - decay)
     for t, s in zip(target.buffers(), source.buffers(), strict=True):
         t.copy_(s)
-

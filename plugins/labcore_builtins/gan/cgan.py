@@ -146,7 +146,7 @@ class CGAN(AdversarialModel):
     def num_classes(self) -> int:
         return num_classes(self.info, self.name)
 
-    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, float]:
+    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, torch.Tensor]:
         real, y = batch["x"], batch["y"]
         z = self.noise(real.shape[0], real.device)
         with ctx.autocast():
@@ -160,10 +160,10 @@ class CGAN(AdversarialModel):
         ctx.step("generator", g_loss)
         self.after_generator_update()
         return {
-            "d_loss": d_loss.item(),
-            "g_loss": g_loss.item(),
-            "d_real": d_real.detach().float().mean().item(),
-            "d_fake": d_fake.detach().float().mean().item(),
+            "d_loss": d_loss.detach(),
+            "g_loss": g_loss.detach(),
+            "d_real": d_real.detach().float().mean(),
+            "d_fake": d_fake.detach().float().mean(),
         }
 
     def labels(self, condition: torch.Tensor | None, n: int) -> torch.Tensor:

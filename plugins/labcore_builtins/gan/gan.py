@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import torch
+
 import labcore
 from labcore_builtins.gan.base import AdversarialConfig, AdversarialModel, frozen
 from labcore_builtins.gan.losses import GanLoss, discriminator_loss, generator_loss
@@ -52,7 +54,7 @@ class GAN(AdversarialModel):
     name = "gan"
     Config = GANConfig
 
-    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, float]:
+    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, torch.Tensor]:
         real = batch["x"]
         z = self.noise(real.shape[0], real.device)
         with ctx.autocast():
@@ -66,8 +68,8 @@ class GAN(AdversarialModel):
         ctx.step("generator", g_loss)
         self.after_generator_update()
         return {
-            "d_loss": d_loss.item(),
-            "g_loss": g_loss.item(),
-            "d_real": d_real.detach().float().mean().item(),
-            "d_fake": d_fake.detach().float().mean().item(),
+            "d_loss": d_loss.detach(),
+            "g_loss": g_loss.detach(),
+            "d_real": d_real.detach().float().mean(),
+            "d_fake": d_fake.detach().float().mean(),
         }

@@ -281,7 +281,7 @@ class Pix2Pix(labcore.Model):
             optimizers["discriminator"] = make("discriminator", self.discriminator.parameters())
         return optimizers
 
-    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, float]:
+    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, torch.Tensor]:
         c = self.config
         source, target = batch["condition"], batch["x"]
         d = self.discriminator
@@ -294,20 +294,20 @@ class Pix2Pix(labcore.Model):
                 d_fake = d(torch.cat([source, fake.detach()], dim=1))
                 d_loss = discriminator_loss(c.loss, d_real, d_fake)
             ctx.step("discriminator", d_loss)
-            logs["d_loss"] = d_loss.item()
+            logs["d_loss"] = d_loss.detach()
         with frozen(d) if d is not None else contextlib.nullcontext(), ctx.autocast():
             l1 = (fake - target).abs().mean()
             g_loss = c.l1_weight * l1
             if d is not None:
                 g_adv = generator_loss(c.loss, d(torch.cat([source, fake], dim=1)))
                 g_loss = g_loss + c.gan_weight * g_adv
-                logs["g_adv"] = g_adv.item()
+                logs["g_adv"] = g_adv.detach()
         ctx.step("generator", g_loss)
         if self.ema_generator is not None:
-            decay = ema_decay_at(c.ema_decay, int(self.generator_updates))
+            decay = ema_decay_at(c.ema_decay, self.generator_updates)
             ema_update(self.ema_generator, self.generator, decay)
         self.generator_updates += 1
-        logs.update(g_loss=g_loss.item(), l1=l1.item())
+        logs.update(g_loss=g_loss.detach(), l1=l1.detach())
         return logs
 
     @property

@@ -97,7 +97,7 @@ class WGAN(AdversarialModel):
         for p in self.discriminator.parameters():
             p.clamp_(-self.config.clip_value, self.config.clip_value)
 
-    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, float]:
+    def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, torch.Tensor]:
         c = self.config
         real = batch["x"]
         update_generator = (int(self.critic_updates) + 1) % c.n_critic == 0
@@ -108,20 +108,20 @@ class WGAN(AdversarialModel):
             c_real = self.discriminator(real)
             c_fake = self.discriminator(fake.detach())
             loss = critic_wasserstein_loss(c_real, c_fake)
-        logs = {"wasserstein": wasserstein_estimate(c_real, c_fake).item()}
+        logs = {"wasserstein": wasserstein_estimate(c_real, c_fake).detach()}
         if c.constraint == "gradient-penalty":
             gp = gradient_penalty(self.discriminator, real, fake.detach())
             loss = loss + c.gp_weight * gp
-            logs["gp"] = gp.item()
+            logs["gp"] = gp.detach()
         ctx.step("discriminator", loss)
         if c.constraint == "clip":
             self.clip_critic()
         self.critic_updates += 1
-        logs["critic_loss"] = loss.item()
+        logs["critic_loss"] = loss.detach()
         if update_generator:
             with frozen(self.discriminator), ctx.autocast():
                 g_loss = generator_wasserstein_loss(self.discriminator(fake))
             ctx.step("generator", g_loss)
             self.after_generator_update()
-            logs["g_loss"] = g_loss.item()
+            logs["g_loss"] = g_loss.detach()
         return logs
