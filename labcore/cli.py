@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -183,7 +184,12 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
         recipe.save(folder / "recipe.toml")
         click.echo(f"run folder: {folder}", err=True)
     run = runfolder.Run(dir=folder, recipe=recipe.sections)
-    trainer = Trainer(run, recipe, manager, progress=progress)
+    try:
+        trainer = Trainer(run, recipe, manager, progress=progress)
+    except RecipeError:
+        if main_process:  # nothing ran: take back the folder made for this run
+            shutil.rmtree(folder)
+        raise
     try:
         record = trainer.fit()
     except Interrupted as exc:

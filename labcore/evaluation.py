@@ -13,6 +13,7 @@ from labcore import distributed
 from labcore.batching import eval_batches
 from labcore.data import DataBundle
 from labcore.model import Model
+from labcore.recipe import RecipeError
 
 
 class _Context:
@@ -38,6 +39,26 @@ def model_metrics(
     finally:
         model.train(was_training)
     return {f"{split}/{k}": float(v) for k, v in result.items()}
+
+
+def check_evaluation(model: Model, config: Any, registry: Any) -> None:
+    """Fail before training when the ``[evaluate]`` metrics cannot run at its end: a model that
+    cannot sample, or a feature extractor that cannot be built (e.g. a wrong classifier run)."""
+    if not config.metrics:
+        return
+    if not model.can_sample:
+        raise RecipeError(
+            f"evaluate.metrics {config.metrics} need samples, but model {model.name!r} cannot "
+            "sample; remove them from the [evaluate] section"
+        )
+    from labcore.metrics.generative import build_extractor
+
+    try:
+        build_extractor(config.extractor, "cpu", registry)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        raise RecipeError(
+            f"[evaluate.extractor] {dict(config.extractor)}: {str(exc).strip(chr(34) + chr(39))}"
+        ) from exc
 
 
 def final_evaluation(

@@ -25,7 +25,7 @@ import torch
 from labcore import checkpoint, distributed
 from labcore.batching import Batcher
 from labcore.data import DataBundle, TensorSplit
-from labcore.evaluation import final_evaluation, model_metrics
+from labcore.evaluation import check_evaluation, final_evaluation, model_metrics
 from labcore.images import save_grid
 from labcore.optim import Schedule
 from labcore.plugins import PluginManager
@@ -130,6 +130,7 @@ class Trainer:
         self.bundle: DataBundle = recipe.dataset_cls(recipe.dataset_config).load()
         self._hold_on_device()
         model = recipe.model_cls(recipe.model_config, self.bundle.info)
+        check_evaluation(model, recipe.evaluate, manager)
         if recipe.run.sync_batchnorm and distributed.is_distributed():
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         self.model = model.to(self.device)

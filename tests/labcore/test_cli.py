@@ -156,11 +156,21 @@ def test_corrupt_checkpoint_is_named_and_fallback_is_explicit(cli, run_folder, t
         (["run", "no-such-recipe"], "no recipe file 'no-such-recipe'"),
         (["run", TOY, "--set", "run.precision=16-mixed"], "needs CUDA"),
         (["run", TOY, "--seeds", "x"], "expected seeds like 0-9"),
+        (["run", TOY, "--set", 'evaluate.metrics=["fid"]', "--set",
+          'evaluate.extractor.name="inception-v3-fid"'], "cannot sample"),
     ],
 )
 def test_usage_errors_exit_2_with_a_clear_message(cli, tmp_path, args, message):
     result = cli(*args, "--out", tmp_path, check=2)
     assert message in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*/*")), "a run folder was left behind"
+
+
+def test_a_wrong_extractor_fails_before_training(cli, tmp_path):
+    result = cli("run", "gan-digits", "--set", f"evaluate.extractor.run={str(tmp_path)!r}",
+                 "--out", tmp_path / "out", check=2)
+    assert "[evaluate.extractor]" in result.stderr and "classifier-digits" in result.stderr
+    assert not list((tmp_path / "out").glob("*/*"))
 
 
 def test_resume_refuses_to_change_the_model(cli, run_folder, tmp_path):
