@@ -139,11 +139,21 @@ def test_usage_error_is_reported_before_launching(labcore_cli, tmp_path, nproc):
     assert "did you mean model.hidden" in result.stderr
 
 
-@pytest.mark.parametrize("recipe", ["lenet5-digits", "gan-digits"])
-def test_bundled_recipes_train_with_two_processes(labcore_cli, tmp_path, recipe):
+@pytest.mark.parametrize(
+    ("recipe", "extra"),
+    [
+        ("lenet5-digits", []),
+        ("gan-digits", []),  # two optimizers, batch norm, EMA
+        ("vaegan-digits", []),  # three optimizers
+        ("pix2pix-edges2digits", []),  # conditional discriminator, L1 + adversarial
+        ("wgan-sn-digits", ["--set", 'model.constraint="gradient-penalty"']),  # double backward
+    ],
+)
+def test_bundled_recipes_train_with_two_processes(labcore_cli, tmp_path, recipe, extra):
     labcore_cli(
         "run",
         recipe,
+        *extra,
         "--nproc",
         "2",
         "--out",

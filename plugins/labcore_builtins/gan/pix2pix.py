@@ -329,7 +329,7 @@ class Pix2Pix(labcore.Model):
         if condition is None:
             raise ValueError(
                 "pix2pix translates input images: pass them as condition (n, C_in, H, W); "
-                "for a run's test inputs use `labcore evaluate` or the report's sample grids"
+                "from the command line: `labcore translate RUN INPUTS -o OUT`"
             )
         if condition.shape[0] != n:
             raise ValueError(f"sample({n}) got {condition.shape[0]} input images; give n inputs")

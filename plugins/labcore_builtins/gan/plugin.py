@@ -33,6 +33,13 @@ def labcore_recipes() -> list[Path]:
 
 
 @labcore.hookimpl
+def labcore_cli_commands() -> list[Any]:
+    from labcore_builtins.gan.translate import translate
+
+    return [translate]
+
+
+@labcore.hookimpl
 def labcore_report_sections(run: Any) -> list[Any]:
     """Sample grids over training; real vs generated points; the WGAN critic's estimate."""
     if run.recipe.get("model", {}).get("name") not in {m.name for m in MODELS}:
