@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
 from labcore.data import TensorSplit
@@ -43,6 +42,8 @@ def plot_confusion_matrix(
     Rows are true classes and columns predicted classes; colours show each row's share, so classes
     of different sizes compare.
     """
+    from matplotlib.figure import Figure  # here, not at plugin load: it costs CLI start-up
+
     counts = matrix.numpy()
     shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
     k = len(class_names)

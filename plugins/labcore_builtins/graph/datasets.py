@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
-import torch_geometric.transforms as T
-from torch_geometric.data import Data
-from torch_geometric.datasets import KarateClub
-from torch_geometric.utils import stochastic_blockmodel_graph
 
 import labcore
 from labcore_builtins.graph.planetoid import read_planetoid
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
 
 SPLITS = ("train", "val", "test")
 
@@ -73,6 +72,9 @@ class Karate(labcore.Dataset):
     Config = KarateConfig
 
     def load(self) -> labcore.DataBundle:
+        # torch_geometric is imported where used: importing it costs ~1 s of CLI start-up.
+        from torch_geometric.datasets import KarateClub
+
         graph = KarateClub()[0]
         unlabelled = (~graph.train_mask).nonzero().view(-1)
         generator = torch.Generator().manual_seed(self.config.split_seed)
@@ -132,11 +134,17 @@ class CSBM(labcore.Dataset):
     Config = CSBMConfig
 
     def load(self) -> labcore.DataBundle:
+        import torch_geometric.transforms as T
+        from torch_geometric.data import Data
+        from torch_geometric.utils import stochastic_blockmodel_graph
+
         c = self.config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
-            sizes = [c.num_nodes // c.num_classes + (k < c.num_nodes % c.num_classes)
-                     for k in range(c.num_classes)]
+            sizes = [
+                c.num_nodes // c.num_classes + (k < c.num_nodes % c.num_classes)
+                for k in range(c.num_classes)
+            ]
             probs = torch.full((c.num_classes, c.num_classes), c.p_out)
             probs.fill_diagonal_(c.p_in)
             edge_index = stochastic_blockmodel_graph(sizes, probs)
@@ -145,7 +153,9 @@ class CSBM(labcore.Dataset):
             noise = torch.randn(c.num_nodes, c.num_features) / c.num_features**0.5
             graph = Data(x=c.snr * means[y] + noise, edge_index=edge_index, y=y)
             split = T.RandomNodeSplit(
-                "random", num_train_per_class=c.train_per_class, num_val=c.num_val,
+                "random",
+                num_train_per_class=c.train_per_class,
+                num_val=c.num_val,
                 num_test=c.num_test,
             )
             graph = split(graph)
@@ -180,6 +190,8 @@ class Planetoid(labcore.Dataset):
     Config = PlanetoidConfig
 
     def load(self) -> labcore.DataBundle:
+        import torch_geometric.transforms as T
+
         graph = read_planetoid(self.config.root, self.config.graph)
         if self.config.normalize_features:
             graph = T.NormalizeFeatures()(graph)

@@ -8,24 +8,11 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.loader import DataLoader
-from torch_geometric.nn import (
-    GATConv,
-    GCNConv,
-    GINConv,
-    SAGEConv,
-    global_add_pool,
-    global_max_pool,
-    global_mean_pool,
-)
-from torch_geometric.nn.models import MLP
 
 import labcore
 from labcore.model import EvalContext, StepContext
 from labcore_builtins.graph.layers import GNNStack
 from labcore_builtins.graph.models import accuracy, check_task
-
-POOLS = {"sum": global_add_pool, "mean": global_mean_pool, "max": global_max_pool}
 
 
 @dataclasses.dataclass
@@ -46,6 +33,10 @@ class GraphClassifierConfig:
 def make_conv(kind: str, in_channels: int, out_channels: int) -> nn.Module:
     r"""One PyG layer: GIN (Xu et al. 2019, eq. 4.1, with a two-layer MLP and a learned
     :math:`\epsilon`), GCN, GraphSAGE (mean) or GAT (one head)."""
+    # torch_geometric is imported where used: importing it costs ~1 s of CLI start-up.
+    from torch_geometric.nn import GATConv, GCNConv, GINConv, SAGEConv
+    from torch_geometric.nn.models import MLP
+
     if kind == "gin":
         return GINConv(MLP([in_channels, out_channels, out_channels]), train_eps=True)
     if kind == "gcn":
@@ -79,14 +70,19 @@ class GraphClassifier(labcore.Model):
     Config = GraphClassifierConfig
 
     def __init__(self, config: GraphClassifierConfig, info: dict[str, Any]) -> None:
+        from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
+        from torch_geometric.nn.models import MLP
+
         super().__init__(config, info)
         check_task(info, "graph", self.name)
         widths = [info["num_features"]] + [config.hidden] * config.num_layers
         convs = [make_conv(config.conv, i, o) for i, o in zip(widths, widths[1:])]
         self.net = GNNStack(convs, config.dropout)
-        self.pool = POOLS[config.pool]
-        self.head = MLP([config.hidden, config.hidden, info["num_classes"]],
-                        dropout=config.dropout, norm=None)
+        pools = {"sum": global_add_pool, "mean": global_mean_pool, "max": global_max_pool}
+        self.pool = pools[config.pool]
+        self.head = MLP(
+            [config.hidden, config.hidden, info["num_classes"]], dropout=config.dropout, norm=None
+        )
 
     def embed(self, batch: Any) -> torch.Tensor:
         r"""``(B, hidden)`` graph embeddings :math:`\mathbf{h}_G`."""
@@ -118,6 +114,8 @@ class GraphClassifier(labcore.Model):
     def embeddings(self, bundle: labcore.DataBundle) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, hidden)`` embeddings and ``(B,)`` labels of the test graphs (val, else train,
         when the bundle has no test split)."""
+        from torch_geometric.loader import DataLoader
+
         name = next(s for s in ("test", "val", "train") if s in bundle.splits)
         device = next(self.parameters()).device
         was_training = self.training

@@ -22,25 +22,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
-from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 
 import labcore
 from labcore.model import EvalContext, OptimizerFactory, StepContext
 from labcore_builtins.graph.layers import GNNStack
-from labcore_builtins.graph.spectral import (
-    ClenshawChebConv,
-    EigenbasisConv,
-    FilterKind,
-    FourierBasisCache,
-    check_graph_size,
-)
+
+# torch_geometric, and the spectral module whose ClenshawChebConv subclasses PyG's ChebConv, are
+# imported where used: importing them costs ~1 s of CLI start-up.
 
 
 def check_task(info: dict[str, Any], task: str, model: str) -> None:
     """Raise a ValueError unless the dataset's ``info["task"]`` is ``task``."""
     if info.get("task") != task:
-        kinds = {"node": "node-classification (karate, csbm, planetoid)",
-                 "graph": "graph-classification (fake-graphs)"}
+        kinds = {
+            "node": "node-classification (karate, csbm, planetoid)",
+            "graph": "graph-classification (fake-graphs)",
+        }
         raise ValueError(
             f"model {model!r} needs a {kinds[task]} dataset; this dataset's task is "
             f"{info.get('task')!r}"
@@ -112,8 +109,12 @@ class NodeClassifier(labcore.Model):
 
     def configure_optimizers(self, make: OptimizerFactory) -> dict[str, torch.optim.Optimizer]:
         first, *rest = self.net.convs
-        groups = [{"params": list(first.parameters()),
-                   "weight_decay": self.config.first_layer_weight_decay}]
+        groups = [
+            {
+                "params": list(first.parameters()),
+                "weight_decay": self.config.first_layer_weight_decay,
+            }
+        ]
         if rest:
             groups.append({"params": [p for conv in rest for p in conv.parameters()]})
         return {"main": make("main", groups)}
@@ -198,6 +199,8 @@ class GCN(NodeClassifier):
     dense_input = False
 
     def make_convs(self, widths: list[int], num_classes: int) -> list[nn.Module]:
+        from torch_geometric.nn import GCNConv
+
         outs = widths[1:] + [num_classes]
         return [GCNConv(i, o, cached=True) for i, o in zip(widths, outs)]
 
@@ -236,13 +239,15 @@ class ChebNet(NodeClassifier):
     dense_input = False
 
     def make_convs(self, widths: list[int], num_classes: int) -> list[nn.Module]:
+        from labcore_builtins.graph.spectral import ClenshawChebConv
+
         outs = widths[1:] + [num_classes]
         return [ClenshawChebConv(i, o, self.config.K) for i, o in zip(widths, outs)]
 
 
 @dataclasses.dataclass
 class SpectralCNNConfig(NodeConfig):
-    filter: FilterKind = labcore.hp(
+    filter: Literal["chebyshev", "spline", "free"] = labcore.hp(
         "spline", "response: spline (smooth) | chebyshev (polynomial) | free (one per eigenvalue)"
     )
     K: int = labcore.hp(8, "basis functions of the response (spline, chebyshev)")
@@ -277,6 +282,12 @@ class SpectralCNN(NodeClassifier):
     Config = SpectralCNNConfig
 
     def make_convs(self, widths: list[int], num_classes: int) -> list[nn.Module]:
+        from labcore_builtins.graph.spectral import (
+            EigenbasisConv,
+            FourierBasisCache,
+            check_graph_size,
+        )
+
         c = self.config
         num_nodes = self.info["num_nodes"]
         check_graph_size(num_nodes, c.max_nodes)
@@ -311,6 +322,8 @@ class GraphSAGE(NodeClassifier):
     Config = GraphSAGEConfig
 
     def make_convs(self, widths: list[int], num_classes: int) -> list[nn.Module]:
+        from torch_geometric.nn import SAGEConv
+
         outs = widths[1:] + [num_classes]
         return [SAGEConv(i, o, aggr=self.config.aggr) for i, o in zip(widths, outs)]
 
@@ -351,12 +364,17 @@ class GAT(NodeClassifier):
         return self.config.hidden * self.config.heads
 
     def make_convs(self, widths: list[int], num_classes: int) -> list[nn.Module]:
+        from torch_geometric.nn import GATConv
+
         c = self.config
         hidden = [
             GATConv(i, c.hidden, heads=c.heads, dropout=c.attention_dropout) for i in widths[:-1]
         ]
         output = GATConv(
-            widths[-1], num_classes, heads=c.output_heads, concat=False,
+            widths[-1],
+            num_classes,
+            heads=c.output_heads,
+            concat=False,
             dropout=c.attention_dropout,
         )
         return [*hidden, output]

@@ -10,9 +10,10 @@ download missing files; labcore does neither).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from torch_geometric.data import Data
-from torch_geometric.io import read_planetoid_data
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
 
 PLANETOID_GRAPHS = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 RAW_PARTS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -67,4 +68,7 @@ def read_planetoid(root: str | Path, name: str) -> Data:
             f"{PLANETOID_GRAPHS[name]} is incomplete in {folder.resolve()}: missing "
             f"{', '.join(missing)}; {where}"
         )
+    # torch_geometric is imported where used: importing it costs ~1 s of CLI start-up.
+    from torch_geometric.io import read_planetoid_data
+
     return read_planetoid_data(str(folder), name)
