@@ -202,6 +202,7 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
     if main_process:
         report.write_reports(run, manager)
         _print_metrics(record["metrics"])
+    distributed.leave()
     return folder
 
 
@@ -411,6 +412,7 @@ def resume(
     if main_process:
         report.write_reports(run, manager)
         _print_metrics(record["metrics"])
+    distributed.leave()
 
 
 @cli.command()
@@ -447,6 +449,7 @@ def evaluate(
     record = evaluate_run(run_dir, pick_device(device), manager, list(overrides))
     if distributed.rank() == 0:
         _print_metrics(record["metrics"])
+    distributed.leave()
 
 
 @cli.command()

@@ -53,6 +53,17 @@ def init_from_environment(device_type: str) -> bool:
     return True
 
 
+def leave() -> None:
+    """Wait for every process to finish, then leave the process group.
+
+    A process that exits while the others still use the group (rank 0 writing the report) would
+    tear down gloo's threads under them and abort, failing the whole run.
+    """
+    if is_distributed():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def shard(count: int) -> range:
     """This process's contiguous block of ``range(count)`` (all of it in one process)."""
     size, me = world_size(), rank()
