@@ -206,14 +206,11 @@ class GradientAverager:
         from torch.nn.parallel import DistributedDataParallel
 
         reached = reached_parameters(loss)
-        unused = torch.tensor(
-            float(any(id(p) not in reached for p in self.params)), device=self.device
-        )
-        dist.all_reduce(unused, op=dist.ReduceOp.MAX)
+        unused = any_rank(any(id(p) not in reached for p in self.params))
         return DistributedDataParallel(
             _OptimizerParameters(self.params),
             device_ids=[self.device.index] if self.device.type == "cuda" else None,
-            find_unused_parameters=self.find_unused == "always" or bool(unused),
+            find_unused_parameters=self.find_unused == "always" or unused,
             init_sync=False,  # the trainer broadcast rank 0's state; this loss's graph holds it
         )
 
