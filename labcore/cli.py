@@ -174,8 +174,8 @@ def parse_seeds(text: str) -> list[int]:
 
 def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | None) -> Path:
     """Create a run folder for ``recipe``, train, evaluate and report; return the folder."""
-    from labcore import report, runfolder
-    from labcore.trainer import Interrupted, Trainer
+    from labcore import runfolder
+    from labcore.trainer import Trainer
 
     _join_processes(recipe.run.device)
     main_process = distributed.rank() == 0
@@ -190,20 +190,32 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
         if main_process:  # nothing ran: take back the folder made for this run
             shutil.rmtree(folder)
         raise
+    fit_and_report(trainer, manager)
+    return folder
+
+
+def fit_and_report(trainer: Any, manager: PluginManager) -> None:
+    """Train to the end, then (rank 0) write the reports and print the final metrics.
+
+    An interruption exits with 128 + the signal's number after saying how to resume.
+    """
+    from labcore import report
+    from labcore.trainer import Interrupted
+
     try:
         record = trainer.fit()
     except Interrupted as exc:
-        click.echo(
-            f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
-            f"Resume with: labcore resume {folder}",
-            err=True,
-        )
+        if trainer.is_main:
+            click.echo(
+                f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
+                f"Resume with: labcore resume {trainer.run.dir}",
+                err=True,
+            )
         sys.exit(128 + exc.signum)
-    if main_process:
-        report.write_reports(run, manager)
+    if trainer.is_main:
+        report.write_reports(trainer.run, manager)
         _print_metrics(record["metrics"])
     distributed.leave()
-    return folder
 
 
 def _print_metrics(metrics: dict[str, float]) -> None:
@@ -369,8 +381,8 @@ def resume(
 
     A run may resume with another number of processes than it was trained with (--nproc).
     """
-    from labcore import report, runfolder
-    from labcore.trainer import Interrupted, Trainer
+    from labcore import runfolder
+    from labcore.trainer import Trainer
 
     manager = manager_of(ctx)
     run = runfolder.open_run(run_dir)
@@ -399,20 +411,7 @@ def resume(
         click.echo(f"resuming {run_dir} at step {trainer.step} of {trainer.max_steps}", err=True)
     if overrides:
         run.recipe = loaded.sections
-    try:
-        record = trainer.fit()
-    except Interrupted as exc:
-        if main_process:
-            click.echo(
-                f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
-                f"Resume with: labcore resume {run_dir}",
-                err=True,
-            )
-        sys.exit(128 + exc.signum)
-    if main_process:
-        report.write_reports(run, manager)
-        _print_metrics(record["metrics"])
-    distributed.leave()
+    fit_and_report(trainer, manager)
 
 
 @cli.command()

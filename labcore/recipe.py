@@ -37,7 +37,7 @@ class RunConfig:
     precision: Literal["32", "bf16-mixed", "16-mixed"] = hp(
         "32", "32 | bf16-mixed | 16-mixed (16-mixed needs CUDA; it uses gradient scaling)"
     )
-    tf32: bool = hp(False, "allow TF32 matrix products on CUDA")
+    tf32: bool = hp(False, "allow TF32 in matrix products and convolutions on CUDA (off: float32)")
     compile: bool = hp(False, "compile the model's networks with torch.compile")
     sync_batchnorm: bool = hp(False, "under several processes, batch norm over the global batch")
     find_unused_parameters: Literal["auto", "always"] = hp(

@@ -101,7 +101,7 @@ def test_noise_dropout_can_be_turned_off_at_test_time():
 def test_a_step_updates_the_patchgan_then_the_unet(step_context):
     model = tiny_pix2pix()
     ctx = step_context(model)
-    logs = model.training_step(pairs(), ctx)
+    logs = {k: float(v) for k, v in model.training_step(pairs(), ctx).items()}
     assert ctx.calls == ["discriminator", "generator"]
     assert {"d_loss", "g_adv", "g_loss", "l1"} <= set(logs)
     assert logs["g_loss"] == pytest.approx(logs["g_adv"] + 100 * logs["l1"], rel=1e-5)
