@@ -4,6 +4,7 @@ sample-based metrics of the recipe's ``[evaluate]`` section."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ from labcore.model import Model
 from labcore.recipe import RecipeError
 
 
-class _Context:
-    def __init__(self, device: torch.device, batch_size: int) -> None:
-        self.device = device
+class SplitBatches:
+    """The :class:`labcore.model.EvalContext` of an evaluation: a split's batches in order."""
+
+    def __init__(self, batch_size: int = 64, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
         self.batch_size = batch_size
 
-    def batches(self, split: Any):
+    def batches(self, split: Any) -> Iterator[Any]:
         return eval_batches(split, self.batch_size, self.device)
 
 
@@ -35,7 +38,7 @@ def model_metrics(
     model.eval()
     try:
         with torch.no_grad():
-            result = model.evaluate(bundle.split(split), _Context(device, batch_size))
+            result = model.evaluate(bundle.split(split), SplitBatches(batch_size, device))
     finally:
         model.train(was_training)
     return {f"{split}/{k}": float(v) for k, v in result.items()}

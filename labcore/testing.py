@@ -50,6 +50,7 @@ import torch
 from labcore import checkpoint
 from labcore import recipe as recipe_module
 from labcore.components import KINDS
+from labcore.evaluation import SplitBatches as EvalContext
 from labcore.plugins import PluginError, PluginManager, PluginRecord, component_problem, get_manager
 from labcore.recipe import Recipe, RecipeError
 from labcore.schema import SchemaError
@@ -57,7 +58,9 @@ from labcore.schema import SchemaError
 __all__ = [
     "Checks",
     "ContractError",
+    "EvalContext",
     "ModelCheck",
+    "StepContext",
     "check_model",
     "check_plugin",
     "check_recipe",
@@ -72,6 +75,41 @@ __all__ = [
 
 
 USER_ERRORS = (RecipeError, SchemaError, PluginError, checkpoint.CheckpointError)
+
+
+class StepContext:
+    """A stand-in for the trainer's step context, to drive ``training_step`` directly in tests.
+
+    ``step(name, loss)`` zeroes, backpropagates and steps the model's optimizer ``name`` (from
+    ``configure_optimizers`` with the ``optimizer`` section, Adam at 1e-3 by default), in full
+    precision; ``calls`` records the names in order. Bump ``global_step`` yourself if the model
+    reads it.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        optimizer: Mapping[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        from labcore.optim import OptimizerFactory
+
+        self.device = torch.device(device)
+        self.global_step = 0
+        self.max_steps = 0
+        section = dict(optimizer or {"name": "adam", "lr": 1e-3})
+        self.optimizers = model.configure_optimizers(OptimizerFactory(section))
+        self.calls: list[str] = []
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def step(self, name: str, loss: torch.Tensor) -> None:
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        self.calls.append(name)
 
 
 class ContractError(AssertionError):

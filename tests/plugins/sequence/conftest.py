@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import torch
 
-from labcore.batching import eval_batches
+from labcore.testing import EvalContext
 
 
 class StepRecorder:
@@ -44,18 +44,6 @@ class StepRecorder:
                 params = [p for group in self.optimizer.param_groups for p in group["params"]]
                 torch.nn.utils.clip_grad_norm_(params, self.clip)
             self.optimizer.step()
-
-
-class EvalContext:
-    """The evaluation context: a split's batches in order on the CPU."""
-
-    device = torch.device("cpu")
-
-    def __init__(self, batch_size: int = 64) -> None:
-        self.batch_size = batch_size
-
-    def batches(self, split: Any) -> Iterator[Any]:
-        return eval_batches(split, self.batch_size, self.device)
 
 
 def train(
