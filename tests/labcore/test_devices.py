@@ -50,6 +50,10 @@ def test_bf16_autocast_trains_on_the_cpu(tmp_path):
         "mlp-digits", tmp_path / "bf16", steps=30, overrides=[*FAST, "run.precision=bf16-mixed"]
     )
     assert all(v.dtype == torch.float32 for v in weights(mixed).values() if v.is_floating_point())
+    reference = weights(full)
+    assert any(not torch.equal(v, reference[k]) for k, v in weights(mixed).items()), (
+        "bf16 autocast changed nothing: the precision setting was ignored"
+    )
     assert losses(mixed)[-1] < 0.5 * losses(mixed)[0]
     assert losses(mixed)[-1] == pytest.approx(losses(full)[-1], rel=0.2)
 
