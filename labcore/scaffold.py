@@ -90,7 +90,7 @@ def name_clashes(names: PluginNames, manager: PluginManager) -> list[str]:
 
 PYPROJECT = """\
 [build-system]
-requires = ["setuptools>=64"]
+requires = ["setuptools>=70.1"]
 build-backend = "setuptools.build_meta"
 
 [project]

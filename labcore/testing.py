@@ -509,11 +509,15 @@ def run_cli(
 def install_package(source: str | os.PathLike, folder: str | os.PathLike) -> Path:
     """pip-install the package in ``source`` into a new virtual environment under ``folder``.
 
-    The environment sees this interpreter's packages (labcore, torch, ...), so nothing is
-    downloaded: the package is built from a copy of ``source`` without build isolation and
-    installed without dependencies. Returns the environment's ``python``; run ``python -m labcore
-    plugins`` with it to see the package as its users will, package data and entry points
-    included. ``python -m pip --python PYTHON uninstall -y NAME`` removes it again.
+    The environment sees exactly this interpreter's packages (labcore, torch, setuptools, ...) and
+    nothing else, so nothing is downloaded: a ``.pth`` file in the new environment adds this
+    interpreter's site directories with :func:`site.addsitedir` (their own ``.pth`` files, editable
+    installs among them, included), never the base interpreter's. The package is built from a copy
+    of ``source`` without build isolation, with the build backend this environment has
+    (``setuptools>=70.1`` builds wheels itself), and installed without dependencies. Returns the
+    environment's ``python``; run ``python -m labcore plugins`` with it to see the package as its
+    users will, package data and entry points included. ``python -m pip --python PYTHON
+    uninstall -y NAME`` removes it again.
     """
     source, folder = Path(source), Path(folder)
     copy = folder / "source" / source.name
@@ -524,13 +528,34 @@ def install_package(source: str | os.PathLike, folder: str | os.PathLike) -> Pat
     )
     venv = folder / "venv"
     subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
-        check=True,
-        capture_output=True,
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True
     )
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    _see_this_environment(python)
     pip(python, "install", "--no-deps", "--no-build-isolation", "--no-index", str(copy))
     return python
+
+
+def _site_directories() -> list[str]:
+    """This interpreter's site directories, in the order it searches them."""
+    import site
+
+    directories = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        directories.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(directories) if Path(d).is_dir()]
+
+
+def _see_this_environment(python: Path) -> None:
+    """Make the environment of ``python`` see this interpreter's site directories after its own."""
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    lines = [f"import site; site.addsitedir({d!r})" for d in _site_directories()]
+    (Path(purelib) / "_labcore_testing_parent.pth").write_text("\n".join(lines) + "\n")
 
 
 def pip(python: str | os.PathLike, *args: str) -> subprocess.CompletedProcess:

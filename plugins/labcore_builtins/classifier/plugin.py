@@ -13,9 +13,17 @@ from labcore_builtins.classifier.mlp import MLP
 from labcore_builtins.classifier.mobilenet import MobileNet
 from labcore_builtins.classifier.resnet import ResNet
 from labcore_builtins.classifier.vgg import VGG
+from labcore_builtins.recipes import bundled
 
 MODELS = [MLP, LeNet5, ResNet, VGG, MobileNet]
-RECIPES = Path(__file__).parent / "recipes"
+RECIPES = (
+    "classifier-digits",
+    "classifier-mnist",
+    "lenet5-digits",
+    "lenet5-mnist",
+    "mlp-digits",
+    "resnet-digits",
+)
 
 
 @labcore.hookimpl
@@ -25,7 +33,7 @@ def labcore_models() -> list[type]:
 
 @labcore.hookimpl
 def labcore_recipes() -> list[Path]:
-    return sorted(RECIPES.glob("*.toml"))
+    return bundled(*RECIPES)
 
 
 @labcore.hookimpl

@@ -12,9 +12,19 @@ from labcore_builtins.gan.paired import Edges2Digits, PairedFolder
 from labcore_builtins.gan.pix2pix import Pix2Pix
 from labcore_builtins.gan.toy import Ring, SwissRoll
 from labcore_builtins.gan.wgan import WGAN
+from labcore_builtins.recipes import bundled
 
 MODELS = [GAN, WGAN, CGAN, Pix2Pix]
-RECIPES = Path(__file__).parent / "recipes"
+RECIPES = (
+    "cgan-digits",
+    "cgan-projection-digits",
+    "gan-digits",
+    "gan-mnist",
+    "gan-toy",
+    "pix2pix-edges2digits",
+    "unet-l1-edges2digits",
+    "wgan-sn-digits",
+)
 
 
 @labcore.hookimpl
@@ -29,7 +39,7 @@ def labcore_datasets() -> list[type]:
 
 @labcore.hookimpl
 def labcore_recipes() -> list[Path]:
-    return sorted(RECIPES.glob("*.toml"))
+    return bundled(*RECIPES)
 
 
 @labcore.hookimpl

@@ -10,9 +10,21 @@ from labcore_builtins.graph.datasets import CSBM, Karate, Planetoid
 from labcore_builtins.graph.graph_datasets import FakeGraphs
 from labcore_builtins.graph.graph_models import GraphClassifier
 from labcore_builtins.graph.models import GAT, GCN, ChebNet, GraphSAGE, SpectralCNN
+from labcore_builtins.recipes import bundled
 
 MODELS = [GCN, ChebNet, SpectralCNN, GraphSAGE, GAT, GraphClassifier]
-RECIPES = Path(__file__).parent / "recipes"
+RECIPES = (
+    "chebnet-cora",
+    "gat-cora",
+    "gcn-citeseer",
+    "gcn-cora",
+    "gcn-csbm",
+    "gcn-karate",
+    "gin-fake-graphs",
+    "sage-cora",
+    "spectral-csbm",
+    "spectral-karate",
+)
 
 
 @labcore.hookimpl
@@ -27,7 +39,7 @@ def labcore_datasets() -> list[type]:
 
 @labcore.hookimpl
 def labcore_recipes() -> list[Path]:
-    return sorted(RECIPES.glob("*.toml"))
+    return bundled(*RECIPES)
 
 
 @labcore.hookimpl

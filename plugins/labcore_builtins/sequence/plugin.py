@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import labcore
+from labcore_builtins.recipes import bundled
 from labcore_builtins.sequence.image_rows import SeqDigits, SeqMnist
 from labcore_builtins.sequence.recurrent import GRU, LSTM, RNN
 from labcore_builtins.sequence.synthetic import Adding, Copy
@@ -15,7 +16,16 @@ from labcore_builtins.sequence.text import Text
 from labcore_builtins.sequence.transformer import Transformer
 
 MODELS = [RNN, LSTM, GRU, TCN, Transformer]
-RECIPES = Path(__file__).parent / "recipes"
+RECIPES = (
+    "char-lstm",
+    "char-transformer",
+    "lstm-adding",
+    "lstm-copy",
+    "lstm-seq-digits",
+    "lstm-seq-mnist",
+    "rnn-adding",
+    "tcn-adding",
+)
 
 
 @labcore.hookimpl
@@ -30,7 +40,7 @@ def labcore_datasets() -> list[type]:
 
 @labcore.hookimpl
 def labcore_recipes() -> list[Path]:
-    return sorted(RECIPES.glob("*.toml"))
+    return bundled(*RECIPES)
 
 
 @labcore.hookimpl

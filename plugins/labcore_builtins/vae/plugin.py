@@ -6,11 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import labcore
+from labcore_builtins.recipes import bundled
 from labcore_builtins.vae.vae import VAE
 from labcore_builtins.vae.vaegan import VAEGAN
 
 MODELS = [VAE, VAEGAN]
-RECIPES = Path(__file__).parent / "recipes"
+RECIPES = (
+    "vae-2d-digits",
+    "vae-conv-digits",
+    "vae-digits",
+    "vae-mnist",
+    "vaegan-digits",
+    "vaegan-mnist",
+)
 
 
 @labcore.hookimpl
@@ -20,7 +28,7 @@ def labcore_models() -> list[type]:
 
 @labcore.hookimpl
 def labcore_recipes() -> list[Path]:
-    return sorted(RECIPES.glob("*.toml"))
+    return bundled(*RECIPES)
 
 
 @labcore.hookimpl

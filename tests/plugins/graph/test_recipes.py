@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from labcore.testing import check_recipe, run_recipe
+from labcore_builtins.graph.plugin import RECIPES as FAMILY
 
-RECIPES = Path(__file__).parents[3] / "plugins" / "labcore_builtins" / "graph" / "recipes"
+RECIPES = Path(__file__).parents[3] / "recipes"
 PLANETOID = {"gcn-cora", "chebnet-cora", "gcn-citeseer", "sage-cora", "gat-cora"}
-ALL = sorted(path.stem for path in RECIPES.glob("*.toml"))
+ALL = sorted(FAMILY)
 
 
 def test_the_family_ships_its_recipes():
