@@ -6,7 +6,10 @@ from pathlib import Path
 from labcore.plugins import PluginManager
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_ROOTS = {"labcore": ROOT / "labcore", "labcore_builtins": ROOT / "plugins" / "labcore_builtins"}
+PACKAGE_ROOTS = {
+    "labcore": ROOT / "labcore",
+    "labcore_builtins": ROOT / "plugins" / "labcore_builtins",
+}
 
 
 def tree_packages() -> set[str]:
