@@ -3,6 +3,7 @@
     python benchmarks/metrics.py               # full sizes: 2,048-d, 2 x 10,000 samples
     python benchmarks/metrics.py --quick       # small sizes, to check that it runs
     python benchmarks/metrics.py --threads 1   # pin every library to one thread
+    python benchmarks/metrics.py --only kid wasserstein   # some parts only
 
 Measured on this machine in the same run (wall seconds, with the CPU seconds of all threads):
 
@@ -15,7 +16,15 @@ Measured on this machine in the same run (wall seconds, with the CPU seconds of 
    against scikit-learn's polynomial_kernel on whole matrices (as torch-fidelity computes KID).
 4. Leave-one-out 1-NN accuracy on the same features: labcore against scikit-learn's
    NearestNeighbors and a plain torch implementation (the whole distance matrix).
-5. Peak memory of the pairwise work above the features themselves, for several chunk sizes (each
+5. KID, 100 subsets of 1,000 on 2 x 5,000 x 2,048 features: labcore's KID against a faithful
+   re-implementation of torch-fidelity's numpy algorithm (``polynomial_mmd`` per subset: three
+   float32 ``np.matmul`` kernel matrices, then ``mmd2``) on the same subsets; the median of 3.
+   Values are checked against the same algorithm on float64 features.
+6. The Wasserstein-1 distance: exact on 2 x 2,000 (labcore's assignment against POT's network
+   simplex on scipy's ``cdist``), exact with unequal sides (2,000 and 1,800: labcore against
+   ``ot.emd2`` on scipy's costs), and the sliced distance on 2 x 10,000 (labcore against POT's
+   ``sliced_wasserstein_distance`` with the same directions); the median of 3.
+7. Peak memory of the pairwise work above the features themselves, for several chunk sizes (each
    in a fresh process; the plain implementations hold whole matrices).
 """
 
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import subprocess
 import sys
@@ -38,9 +48,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from labcore.metrics.fid import GaussianStats, frechet_distance
-from labcore.metrics.kernel import PolynomialKernel, mmd2_unbiased
+from labcore.metrics.kernel import KID, PolynomialKernel, mmd2_unbiased, subset_indices
 from labcore.metrics.nn import one_nn_accuracy
 from labcore.metrics.pairwise import chunks
+from labcore.metrics.wasserstein import random_directions, sliced_wasserstein1, wasserstein1
 
 
 @dataclasses.dataclass
@@ -61,6 +72,17 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[Timing, Any]:
         took = Timing(time.perf_counter() - wall, time.process_time() - cpu)
         best = took if took.wall < best.wall else best
     return best, result
+
+
+def median_timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[Timing, Any]:
+    """Median wall and CPU seconds of ``repeat`` calls, and the last result."""
+    walls, cpus, result = [], [], None
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return Timing(float(np.median(walls)), float(np.median(cpus))), result
 
 
 def matmul_rate(n: int, repeat: int = 5) -> dict[str, float]:
@@ -217,6 +239,102 @@ def bench_pairwise(n: int, d: int, chunk: int, rate: dict[str, float]) -> dict[s
     }
 
 
+# -- KID ------------------------------------------------------------------------------------------
+
+
+def torch_fidelity_kid(f1: np.ndarray, f2: np.ndarray, index1, index2) -> tuple[float, float]:
+    """torch-fidelity's ``kid_features_to_metric`` (numpy, the features' float32) on given subsets.
+
+    Per subset: ``polynomial_kernel`` (``(X @ Y.T * gamma + coef0) ** degree``, gamma 1/D) for
+    the three matrices, then ``mmd2``: row sums less the diagonals, unbiased; mean and np.std.
+    """
+
+    def polynomial_kernel(x, y, degree=3, gamma=None, coef0=1):
+        gamma = 1.0 / x.shape[1] if gamma is None else gamma
+        return (np.matmul(x, y.T) * gamma + coef0) ** degree
+
+    def mmd2(k_xx, k_xy, k_yy):
+        m = k_xx.shape[0]
+        kt_xx_sum = (k_xx.sum(axis=1) - np.diagonal(k_xx)).sum()
+        kt_yy_sum = (k_yy.sum(axis=1) - np.diagonal(k_yy)).sum()
+        k_xy_sum = k_xy.sum(axis=0).sum()
+        return (kt_xx_sum + kt_yy_sum) / (m * (m - 1)) - 2 * k_xy_sum / (m * m)
+
+    mmds = np.zeros(len(index1))
+    for i, (a, b) in enumerate(zip(index1, index2, strict=True)):
+        x, y = f1[a], f2[b]
+        k_11, k_22, k_12 = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+        mmds[i] = mmd2(k_11, k_12, k_22)
+    return float(np.mean(mmds)), float(np.std(mmds))
+
+
+def labcore_kid(real: torch.Tensor, fake: torch.Tensor, subsets: int, size: int) -> dict:
+    metric = KID(KID.Config(kid_subsets=subsets, kid_subset_size=size, seed=0))
+    metric.update(real, real=True)
+    metric.update(fake)
+    return metric.compute()
+
+
+def bench_kid(n: int, d: int, subsets: int, size: int) -> dict[str, Any]:
+    real, fake = features(n, d, 5), features(n, d, 6, shift=0.02)
+    index1, index2 = subset_indices(n, n, subsets, size, seed=0)
+    f1, f2 = real.numpy(), fake.numpy()
+    index1, index2 = index1.numpy(), index2.numpy()
+    ours_t, ours = median_timed(lambda: labcore_kid(real, fake, subsets, size))
+    theirs_t, theirs = median_timed(lambda: torch_fidelity_kid(f1, f2, index1, index2))
+    exact = torch_fidelity_kid(f1.astype(np.float64), f2.astype(np.float64), index1, index2)
+    return {
+        "samples_per_side": n, "dim": d, "subsets": subsets, "subset_size": size,
+        "values": {"labcore": [ours["kid"], ours["kid_std"]], "torch_fidelity": list(theirs),
+                   "torch_fidelity_float64": list(exact)},
+        "rel_diff": abs(ours["kid"] - exact[0]) / abs(exact[0]),
+        "rel_diff_float32": abs(theirs[0] - exact[0]) / abs(exact[0]),
+        "timings": {"labcore": ours_t, "torch_fidelity": theirs_t},
+        "speedup": theirs_t.wall / ours_t.wall,
+    }
+
+
+# -- Wasserstein ----------------------------------------------------------------------------------
+
+
+def pot_exact(x: np.ndarray, y: np.ndarray) -> float:
+    """The direct POT route: scipy's float64 ``cdist``, then ``ot.emd2`` with uniform weights."""
+    import ot
+    from scipy.spatial.distance import cdist
+
+    costs = cdist(x, y)
+    return float(ot.emd2(np.full(len(x), 1 / len(x)), np.full(len(y), 1 / len(y)), costs,
+                         numItermax=100_000_000))
+
+
+def pot_sliced(x: np.ndarray, y: np.ndarray, directions: np.ndarray) -> float:
+    import ot
+
+    return float(ot.sliced_wasserstein_distance(x, y, p=1, projections=directions))
+
+
+def bench_wasserstein(exact_n: int, sliced_n: int, d: int, projections: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"dim": d, "projections": projections}
+    cases = {"exact_equal": (exact_n, exact_n), "exact_unequal": (exact_n, exact_n * 9 // 10)}
+    for name, (m, n) in cases.items():
+        real, fake = features(m, d, 7), features(n, d, 8, shift=0.02)
+        ours_t, ours = median_timed(functools.partial(wasserstein1, real, fake))
+        x, y = real.double().numpy(), fake.double().numpy()
+        theirs_t, theirs = median_timed(functools.partial(pot_exact, x, y))
+        out[name] = {"sizes": [m, n], "values": {"labcore": ours, "pot": theirs},
+                     "rel_diff": abs(ours - theirs) / abs(theirs),
+                     "timings": {"labcore": ours_t, "pot": theirs_t}}
+    real, fake = features(sliced_n, d, 9), features(sliced_n, d, 10, shift=0.02)
+    directions = random_directions(d, projections, seed=0).numpy()
+    ours_t, ours = median_timed(lambda: sliced_wasserstein1(real, fake, projections, seed=0))
+    x, y = real.double().numpy(), fake.double().numpy()
+    theirs_t, theirs = median_timed(lambda: pot_sliced(x, y, directions))
+    out["sliced"] = {"sizes": [sliced_n, sliced_n], "values": {"labcore": ours, "pot": theirs},
+                     "rel_diff": abs(ours - theirs) / abs(theirs),
+                     "timings": {"labcore": ours_t, "pot": theirs_t}}
+    return out
+
+
 # -- peak memory -----------------------------------------------------------------------------------
 
 
@@ -259,13 +377,8 @@ def peak_here(kind: str, n: int, d: int, chunk: int) -> float:
 # -- report ----------------------------------------------------------------------------------------
 
 
-def print_report(report: dict[str, Any]) -> None:
-    f, p = report["frechet"], report["pairwise"]
+def print_frechet(f: dict[str, Any]) -> None:
     t, r = f["timings"], f["rel_diff"]
-    rate = report["matmul_gflops"]
-    print(f"torch {report['torch']}, {report['threads']} threads, load average "
-          f"{report['load_average']:.1f}; float32 matmul {rate['wall']:.0f} GFLOP/s "
-          f"({rate['cpu']:.0f} per CPU second)")
     print(f"\nFréchet distance, {f['dim']}-d statistics of {f['samples']} samples "
           f"(FID {f['fid']:.6g}):")
     print(f"  scipy.linalg.sqrtm (pytorch-fid)   {t['scipy_sqrtm']}")
@@ -278,6 +391,10 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"  (the reference factor, once:       {t['reference_factor_once']})")
     print(f"  labcore, 1,000 generated (N <= D)  {t['labcore_1000_generated']}   rel diff "
           f"{r['1000_generated_vs_svd']:.1e} (vs scipy SVD)")
+
+
+def print_pairwise(p: dict[str, Any]) -> None:
+    rate = p["matmul_gflops"]
     for name, label in (("mmd2", "MMD² (polynomial kernel)"), ("1nn", "1-NN accuracy")):
         result = p[name]
         print(f"\n{label}, 2 x {p['samples_per_side']} x {p['dim']}, chunk {p['chunk_size']}:")
@@ -287,9 +404,47 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  labcore tiles: {got['wall']:.0f} GFLOP/s = "
               f"{100 * got['wall'] / rate['wall']:.0f}% of the float32 matmul rate; per CPU "
               f"second {got['cpu']:.0f} = {100 * got['cpu'] / rate['cpu']:.0f}%")
+
+
+def print_kid(k: dict[str, Any]) -> None:
+    print(f"\nKID, {k['subsets']} subsets of {k['subset_size']} on 2 x {k['samples_per_side']} x "
+          f"{k['dim']} (median of 3):")
+    for impl, timing in k["timings"].items():
+        kid, std = k["values"][impl]
+        print(f"  {impl:<15} {timing}   kid {kid:.9g} +- {std:.3g}")
+    print(f"  labcore {k['speedup']:.2f}x faster; rel diff to the float64 reference: labcore "
+          f"{k['rel_diff']:.1e}, torch-fidelity (float32) {k['rel_diff_float32']:.1e}")
+
+
+def print_wasserstein(w: dict[str, Any]) -> None:
+    print(f"\nWasserstein-1, {w['dim']}-d (median of 3):")
+    for name in ("exact_equal", "exact_unequal", "sliced"):
+        case = w[name]
+        sizes = " x ".join(map(str, case["sizes"]))
+        print(f"  {name} ({sizes}): labcore {case['timings']['labcore']}   POT "
+              f"{case['timings']['pot']}   value {case['values']['labcore']:.9g}, rel diff "
+              f"{case['rel_diff']:.1e}")
+
+
+def print_peak(peak: dict[str, float]) -> None:
     print("\nPeak memory above the features (MiB):")
-    for key, mib in report["peak_mib"].items():
+    for key, mib in peak.items():
         print(f"  {key:<16} {mib:8.1f}")
+
+
+PARTS = ("frechet", "pairwise", "kid", "wasserstein", "peak")
+
+
+def print_report(report: dict[str, Any]) -> None:
+    rate = report["matmul_gflops"]
+    print(f"torch {report['torch']}, {report['threads']} threads, load average "
+          f"{report['load_average']:.1f}; float32 matmul {rate['wall']:.0f} GFLOP/s "
+          f"({rate['cpu']:.0f} per CPU second)")
+    printers = {"frechet": print_frechet, "pairwise": print_pairwise, "kid": print_kid,
+                "wasserstein": print_wasserstein, "peak": print_peak}
+    for part in PARTS:
+        if part in report:
+            printers[part](report[part])
 
 
 def main() -> None:
@@ -298,6 +453,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
                         help="threads of torch and of the BLAS under numpy and scipy")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="the parts to run (default: all)")
     parser.add_argument("--peak", nargs=4, metavar=("KIND", "N", "D", "CHUNK"),
                         help="(internal) measure one computation's peak memory")
     args = parser.parse_args()
@@ -312,18 +469,33 @@ def main() -> None:
         report: dict[str, Any] = {
             "torch": torch.__version__, "threads": args.threads, "matmul_gflops": rate,
             "load_average": psutil.getloadavg()[0],
-            "frechet": bench_frechet(d, n), "pairwise": bench_pairwise(n, d, chunk, rate),
         }
-        sizes = [("mmd", chunk // 4), ("mmd", chunk), ("mmd", chunk * 4), ("1nn", chunk // 4),
-                 ("1nn", chunk), ("1nn", chunk * 4), ("sklearn_mmd", 0), ("plain_1nn", 0)]
-        report["peak_mib"] = {
-            f"{kind}@{size}" if size else kind: peak_child(kind, n, d, size, args.threads)
-            for kind, size in sizes
+        parts = {
+            "frechet": lambda: bench_frechet(d, n),
+            "pairwise": lambda: bench_pairwise(n, d, chunk, rate),
+            "kid": lambda: bench_kid(*((600, d, 20, 100) if args.quick else (5000, d, 100, 1000))),
+            "wasserstein": lambda: bench_wasserstein(
+                *((300, 1500, d, 100) if args.quick else (2000, 10_000, d, 1000))
+            ),
+            "peak": lambda: peak_report(n, d, chunk, args.threads),
         }
+        for part in PARTS:
+            if part in args.only:
+                report[part] = parts[part]()
+        report["load_average_after"] = psutil.getloadavg()[0]
     if args.json:
         print(json.dumps(report, indent=2, default=dataclasses.asdict))
     else:
         print_report(report)
+
+
+def peak_report(n: int, d: int, chunk: int, threads: int) -> dict[str, float]:
+    sizes = [("mmd", chunk // 4), ("mmd", chunk), ("mmd", chunk * 4), ("1nn", chunk // 4),
+             ("1nn", chunk), ("1nn", chunk * 4), ("sklearn_mmd", 0), ("plain_1nn", 0)]
+    return {
+        f"{kind}@{size}" if size else kind: peak_child(kind, n, d, size, threads)
+        for kind, size in sizes
+    }
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """labcore: a plugin-based lab for generative models and graph neural networks.
 
 Public API for plugin authors, stable within a plugin API version (``PLUGIN_API_VERSION``):
-``hookimpl``, ``hp``, ``Model``, ``Dataset``, ``DataBundle``, ``TensorSplit``, ``FullBatch``,
-``ItemSplit`` from this module, and the modules :mod:`labcore.hookspecs`, :mod:`labcore.model`,
-:mod:`labcore.metrics`, :mod:`labcore.features`, :mod:`labcore.report`,
+``hookimpl``, ``hp``, ``Model``, ``Dataset``, ``DataBundle``, ``DataError``, ``TensorSplit``,
+``FullBatch``, ``ItemSplit`` from this module, and the modules :mod:`labcore.hookspecs`,
+:mod:`labcore.model`, :mod:`labcore.metrics`, :mod:`labcore.features`, :mod:`labcore.report`,
 :mod:`labcore.runfolder`, :mod:`labcore.images` and :mod:`labcore.testing`
 (see docs/plugins.md, "The compatibility promise").
 """
@@ -15,13 +15,21 @@ PLUGIN_API_VERSION = 1
 
 hookimpl = pluggy.HookimplMarker("labcore")
 
-from labcore.data import DataBundle, Dataset, FullBatch, ItemSplit, TensorSplit  # noqa: E402
+from labcore.data import (  # noqa: E402
+    DataBundle,
+    DataError,
+    Dataset,
+    FullBatch,
+    ItemSplit,
+    TensorSplit,
+)
 from labcore.model import Model  # noqa: E402
 from labcore.schema import hp  # noqa: E402
 
 __all__ = [
     "PLUGIN_API_VERSION",
     "DataBundle",
+    "DataError",
     "Dataset",
     "FullBatch",
     "ItemSplit",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,15 @@ from typing import Any
 import click
 import torch
 
-from labcore import distributed, report_cli
+from labcore import distributed, interrupts, lock, report_cli, sweep_cli
 from labcore import recipe as recipe_module
+from labcore.data import DataError
 from labcore.plugins import PLUGINS_DIR_ENV, PluginError, PluginManager, get_manager
 from labcore.recipe import RecipeError
 from labcore.scaffold import new_plugin
 from labcore.schema import SchemaError, describe
 
-USAGE_ERRORS = (RecipeError, SchemaError, PluginError)
+USAGE_ERRORS = (RecipeError, SchemaError, PluginError, DataError, lock.RunFolderUnavailable)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -42,10 +44,16 @@ def handle_errors(command: Callable) -> Callable:
 
         try:
             return command(*args, **kwargs)
-        except USAGE_ERRORS as exc:
+        except (*USAGE_ERRORS, FileNotFoundError) as exc:  # a missing file is the user's to fix
             fail(str(exc), 2)
-        except (CheckpointError, NonFiniteLoss, FileNotFoundError, ValueError) as exc:
+        except (CheckpointError, NonFiniteLoss, ValueError) as exc:
             fail(str(exc), 1)
+        except RuntimeError as exc:
+            if not distributed.is_communication_error(exc):
+                raise
+            if os.environ.get(distributed.LAUNCHED_ENV):
+                sys.exit(1)  # another process ended; the launching process says which
+            fail(f"another process of the run stopped: {' '.join(str(exc).split())[:200]}", 1)
 
     return wrapper
 
@@ -131,26 +139,64 @@ def plugins(ctx: click.Context, verbose: bool) -> None:
 
 
 @cli.command()
+@click.argument("name", required=False)
+@click.option(
+    "--keys",
+    is_flag=True,
+    help="List every key of [run] [train] [optimizer] [schedule] [evaluate]: type, default, "
+    "meaning.",
+)
+@click.option("--markdown", is_flag=True, help="With --keys: as Markdown (docs/recipes.md).")
 @click.pass_context
-def recipes(ctx: click.Context) -> None:
-    """List the recipes that come with labcore and its plugins (run them by name)."""
+@handle_errors
+def recipes(ctx: click.Context, name: str | None, keys: bool, markdown: bool) -> None:
+    """List the recipes that come with labcore and its plugins (run them by name).
+
+    Each line: the recipe, the expected time of a whole run on 2 CPU cores, the plugin that
+    ships it and what it trains. With NAME: that recipe's whole description and its TOML.
+    """
+    from labcore import recipe_docs
+
+    if markdown and not keys:
+        raise click.UsageError("--markdown goes with --keys")
+    if keys:
+        text = recipe_docs.keys_markdown() if markdown else recipe_docs.keys_text()
+        click.echo(text, nl=False)
+        return
     manager = manager_of(ctx)
+    if name is not None:
+        _show_recipe(manager, name)
+        return
     width = max((len(n) for n in manager.recipes), default=0)
-    for name in sorted(manager.recipes):
-        path, record = manager.recipes[name]
-        description = _recipe_description(path)
-        click.echo(f"{name.ljust(width)}  [{record.name}] {description}")
+    for recipe_name in sorted(manager.recipes):
+        path, record = manager.recipes[recipe_name]
+        header = recipe_docs.read_header(path)
+        expected = _short_time(header.time) if header.time else "-"
+        click.echo(f"{recipe_name.ljust(width)}  {expected:>8}  [{record.name}] {header.summary}")
 
 
-def _recipe_description(path: Path) -> str:
-    """The start of the recipe's leading comment, which by convention says what it trains."""
-    lines = []
-    for line in path.read_text().splitlines():
-        if not line.startswith("#"):
-            break
-        lines.append(line.lstrip("# ").strip())
-    text = " ".join(lines)
-    return text if len(text) <= 100 else text[:100].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+def _short_time(text: str) -> str:
+    """``about 40 s on 2 CPU cores`` -> ``40 s`` (the listing's column)."""
+    return re.sub(r"\s+on\s+.*$", "", re.sub(r"^about\s+", "", text.strip()))
+
+
+def _show_recipe(manager: PluginManager, name: str) -> None:
+    """The whole description, expected time and TOML of the recipe ``name`` (or file)."""
+    from labcore import recipe_docs
+
+    path = recipe_module.find_recipe(name, manager)
+    stem = path.name.removesuffix(".toml")
+    shipped = manager.recipes.get(stem)
+    origin = f"[{shipped[1].name}] " if shipped and shipped[0] == path else ""
+    header = recipe_docs.read_header(path)
+    click.echo(f"{stem}  {origin}{path}")
+    click.echo("")
+    for line in header.description:
+        click.echo(line)
+    if header.time:
+        click.echo(f"Time: {header.time}")
+    click.echo("")
+    click.echo(header.body, nl=False)
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -172,50 +218,116 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def check_out_folder(out: Path) -> None:
+    """A usage error naming --out, before anything runs, when run folders cannot be made under
+    ``out``: the nearest folder that exists must be writable, and nothing on the way a file."""
+    existing = out.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if not existing.is_dir():
+        problem = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    if problem:
+        raise click.BadParameter(
+            f"{out}: cannot write run folders there ({problem}); give a writable folder",
+            param_hint="--out",
+        )
+
+
+def _new_run_folder(out: Path, name: str) -> Path | str:
+    """A new run folder under ``out``, or what prevents making one."""
+    from labcore import runfolder
+
+    try:
+        return runfolder.create(out, name)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return f"{out}: cannot write run folders there ({reason}); give a writable folder"
+
+
 def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | None) -> Path:
     """Create a run folder for ``recipe``, train, evaluate and report; return the folder."""
     from labcore import runfolder
     from labcore.trainer import Trainer
 
+    runfolder.check_run_name(recipe.run.name)  # on every process, before any waits for rank 0
     _join_processes(recipe.run.device)
     main_process = distributed.rank() == 0
-    folder = distributed.share(runfolder.create(out, recipe.run.name) if main_process else None)
+    folder = distributed.share(_new_run_folder(out, recipe.run.name) if main_process else None)
+    if isinstance(folder, str):  # rank 0 could not create it: every process reports the problem
+        raise click.BadParameter(folder, param_hint="--out")
+    lock.hold(folder)
+    run = runfolder.Run(dir=folder, recipe=recipe.sections)
     if main_process:
         recipe.save(folder / "recipe.toml")
+        run.set_status("running", step=0)
         click.echo(f"run folder: {folder}", err=True)
-    run = runfolder.Run(dir=folder, recipe=recipe.sections)
+    from labcore.trainer import Interrupted
+
+    with interrupts.handled(run, main_process):
+        try:
+            trainer = Trainer(run, recipe, manager, progress=progress)
+        except Interrupted:
+            raise
+        except Exception as exc:
+            if main_process:  # nothing ran: take back the folder made for this run
+                _discard(folder)
+            if isinstance(exc, (FileNotFoundError, ValueError)) and not isinstance(
+                exc, USAGE_ERRORS
+            ):  # data or settings the run cannot start with: the user's to fix
+                raise RecipeError(str(exc)) from exc
+            raise
     try:
-        trainer = Trainer(run, recipe, manager, progress=progress)
-    except RecipeError:
-        if main_process:  # nothing ran: take back the folder made for this run
-            shutil.rmtree(folder)
+        fit_and_report(trainer, manager)
+    except Exception:
+        if main_process and trainer.step == 0:  # failed before its first step: nothing to keep
+            _discard(folder)
         raise
-    fit_and_report(trainer, manager)
     return folder
+
+
+def _discard(folder: Path) -> None:
+    """Remove a run folder that holds no run, and its recipe's folder when that is left empty."""
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        folder.parent.rmdir()
 
 
 def fit_and_report(trainer: Any, manager: PluginManager) -> None:
     """Train to the end, then (rank 0) write the reports and print the final metrics.
 
-    An interruption exits with 128 + the signal's number after saying how to resume.
+    An interruption, in training, evaluation or the report, exits with 128 + the signal's number
+    after saying how to resume.
     """
     from labcore import report
-    from labcore.trainer import Interrupted
 
-    try:
-        record = trainer.fit()
-    except Interrupted as exc:
+    started = time.monotonic()
+    with interrupts.handled(trainer.run, trainer.is_main, lambda: trainer.step):
+        try:
+            record = trainer.fit()
+        except Exception:
+            if trainer.is_main and trainer.run.status().get("status") == "running":
+                trainer.run.set_status("failed", step=trainer.step)  # e.g. in the evaluation
+            raise
+        distributed.leave()  # the report is rank 0's alone: no collective may wait for the others
         if trainer.is_main:
-            click.echo(
-                f"labcore: interrupted by {exc} at step {exc.step}; checkpoint saved. "
-                f"Resume with: labcore resume {trainer.run.dir}",
-                err=True,
-            )
-        sys.exit(128 + exc.signum)
-    if trainer.is_main:
-        report.write_reports(trainer.run, manager)
-        _print_metrics(record["metrics"])
-    distributed.leave()
+            _, page = report.write_reports(trainer.run, manager)
+            took = duration(time.monotonic() - started)
+            click.echo(f"finished {trainer.step} steps in {took}; report: {page}")
+            _print_metrics(record["metrics"])
+
+
+def duration(seconds: float) -> str:
+    """``8.2 s``, ``3 min 05 s``, ``1 h 02 min``: a run's length for people."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def _print_metrics(metrics: dict[str, float]) -> None:
@@ -263,6 +375,16 @@ def _print_metrics(metrics: dict[str, float]) -> None:
     show_default=True,
     help=f"{NPROC_HELP} train.batch_size is per process.",
 )
+@click.option(
+    "--print-recipe",
+    is_flag=True,
+    help="Print the resolved, validated recipe (defaults and --set applied); train nothing.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="As --print-recipe, and also load the dataset and build the model, saying their sizes.",
+)
 @click.pass_context
 @handle_errors
 def run(
@@ -274,26 +396,41 @@ def run(
     seeds: str | None,
     progress: bool | None,
     nproc: int,
+    print_recipe: bool,
+    dry_run: bool,
 ) -> None:
     """Train RECIPE (a TOML file or a bundled recipe's name), evaluate it and write its report.
 
-    Outputs go to OUT/<run name>/<UTC timestamp>/.
+    Outputs go to OUT/<run name>/<UTC timestamp>/. --print-recipe and --dry-run train nothing
+    and write nothing.
     """
     manager = manager_of(ctx)
     extra = [f"run.device={json.dumps(device)}"] if device else []
+    if print_recipe or dry_run:
+        loaded = recipe_module.load(recipe, manager, [*overrides, *extra], out)
+        click.echo(loaded.to_toml(), nl=False)
+        if dry_run:
+            from labcore.dry_run import describe_build
+
+            click.echo("\n# dry run: built, not trained")
+            for line in describe_build(loaded, manager):
+                click.echo(f"# {line}")
+        return
+    check_out_folder(out)
     if nproc > 1:
         if seeds is not None:
             raise click.UsageError("--seeds and --nproc cannot be combined; run seeds one by one")
-        recipe_module.load(recipe, manager, [*overrides, *extra])  # report recipe errors here
+        recipe_module.load(recipe, manager, [*overrides, *extra], out)  # report recipe errors here
         arguments = ["run", recipe, "--out", str(out), *_set_options([*overrides, *extra])]
-        sys.exit(_launch_torchrun(ctx, nproc, [*arguments, *_progress_option(progress)]))
+        sys.exit(_launch(ctx, nproc, [*arguments, *_progress_option(progress)]))
     if seeds is None:
-        loaded = recipe_module.load(recipe, manager, [*overrides, *extra])
+        loaded = recipe_module.load(recipe, manager, [*overrides, *extra], out)
         train_run(manager, loaded, out, progress)
         return
     results = []
     for seed in parse_seeds(seeds):
-        loaded = recipe_module.load(recipe, manager, [*overrides, *extra, f"run.seed={seed}"])
+        seeded = [*overrides, *extra, f"run.seed={seed}"]
+        loaded = recipe_module.load(recipe, manager, seeded, out)
         click.echo(f"-- seed {seed}", err=True)
         folder = train_run(manager, loaded, out, progress)
         results.append({"seed": seed, "run": str(folder), **_metrics_of(folder)})
@@ -305,22 +442,12 @@ def run(
         click.echo(f"{key}: {mean:.6g} ± {std:.3g}")
 
 
-def _launch_torchrun(ctx: click.Context, nproc: int, arguments: list[str]) -> int:
-    """Run ``labcore ARGUMENTS`` under ``torchrun`` with ``nproc`` processes on this machine."""
+def _launch(ctx: click.Context, nproc: int, arguments: list[str]) -> int:
+    """Run ``labcore ARGUMENTS`` as ``nproc`` processes on this machine (see
+    :func:`labcore.distributed.launch`)."""
     plugins_dir = ctx.find_root().params.get("plugins_dir")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "-m",
-        "labcore",
-        *(["--plugins-dir", str(plugins_dir)] if plugins_dir else []),
-        *arguments,
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    return subprocess.call(command, env=env)
+    plugins = ["--plugins-dir", str(plugins_dir)] if plugins_dir else []
+    return distributed.launch(nproc, [*plugins, *arguments])
 
 
 def _set_options(overrides: list[str] | tuple[str, ...]) -> list[str]:
@@ -394,15 +521,21 @@ def resume(
                 "start a new run to change the others"
             )
     raw = recipe_module.apply_overrides(run.recipe, overrides)
-    loaded = recipe_module.resolve(raw, manager, run_dir / "recipe.toml")
+    outputs = run_dir.parent.parent  # {out} in --set values: the outputs folder of the run
+    loaded = recipe_module.resolve(raw, manager, run_dir / "recipe.toml", out=outputs)
     if nproc > 1:
+        lock.check_free(run_dir)
         arguments = ["resume", str(run_dir), *_set_options(overrides)]
         arguments += ["--fallback"] if fallback else []
-        sys.exit(_launch_torchrun(ctx, nproc, [*arguments, *_progress_option(progress)]))
+        sys.exit(_launch(ctx, nproc, [*arguments, *_progress_option(progress)]))
     _join_processes(loaded.run.device)
     main_process = distributed.rank() == 0
-    trainer = Trainer(run, loaded, manager, progress=progress)
-    warnings = trainer.resume(fallback=fallback)
+    lock.hold(run_dir)
+    if main_process:
+        lock.remove_partial_checkpoints(run_dir)
+    with interrupts.handled(run, main_process):
+        trainer = Trainer(run, loaded, manager, progress=progress)
+        warnings = trainer.resume(fallback=fallback) if _has_started(run) else []
     if main_process:
         for warning in warnings:
             click.echo(f"labcore: warning: {warning}", err=True)
@@ -412,6 +545,17 @@ def resume(
     if overrides:
         run.recipe = loaded.sections
     fit_and_report(trainer, manager)
+
+
+def _has_started(run: Any) -> bool:
+    """Whether ``run`` has anything to resume from: a checkpoint, or any state but that of a run
+    interrupted before its first step (which then starts from the beginning)."""
+    from labcore.checkpoint import candidates
+
+    if candidates(run.checkpoints):
+        return True
+    status = run.status()
+    return not (status.get("status") == "interrupted" and status.get("step", 0) == 0)
 
 
 @cli.command()
@@ -442,9 +586,11 @@ def evaluate(
 
     manager = manager_of(ctx)
     if nproc > 1:
+        lock.check_free(run_dir)
         arguments = ["evaluate", str(run_dir), *_set_options(overrides), "--device", device]
-        sys.exit(_launch_torchrun(ctx, nproc, arguments))
+        sys.exit(_launch(ctx, nproc, arguments))
     _join_processes(device)
+    lock.hold(run_dir)
     record = evaluate_run(run_dir, pick_device(device), manager, list(overrides))
     if distributed.rank() == 0:
         _print_metrics(record["metrics"])
@@ -510,8 +656,12 @@ def sample(
             )
         condition = torch.tensor([classes[i % len(classes)] for i in range(count)])
     generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        images = model.sample(count, generator=generator, condition=condition)
+    try:
+        with torch.no_grad():
+            images = model.sample(count, generator=generator, condition=condition)
+    except ValueError as exc:  # the model refuses this request (a class, or no input images)
+        hint = " (--class needs a class-conditional model such as cgan)" if classes else ""
+        raise RecipeError(f"{run_dir}: {exc}{hint}") from None
     if images.dim() != 4:
         raise RecipeError(
             f"model {model.name!r} samples are not images (shape {tuple(images.shape)})"
@@ -535,6 +685,7 @@ def sample(
 cli.add_command(report_cli.report)
 cli.add_command(report_cli.runs)
 cli.add_command(new_plugin)
+cli.add_command(sweep_cli.sweep_command)
 
 
 def main() -> None:

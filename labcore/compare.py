@@ -3,6 +3,8 @@ every logged curve overlaid.
 
 The comparison is a :class:`labcore.report.Document`, written like a run's report as
 ``comparison.md`` and a self-contained ``comparison.html`` (with ``comparison-curves.png``).
+Both carry :data:`MARKER`; a comparison is written over files of those names only when they
+carry it, so that a file of the user's that happens to share a name is never replaced.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from labcore.runs import lower_is_better, main_metric
 MARKDOWN_NAME = "comparison.md"
 HTML_OUT = "comparison.html"
 CURVES_NAME = "comparison-curves.png"
+#: The line that marks a comparison file as labcore's, to be rewritten by the next comparison.
+MARKER = "<!-- written by `labcore report`: the next comparison in this folder replaces it -->"
 #: Recipe keys left out of the differences (shown as the run's label instead).
 IGNORED_KEYS = ("run.name",)
 
@@ -176,12 +180,45 @@ def build(
 def write_comparison(
     runs: list[Run], out: str | Path, sort: str | None = None, ascending: bool | None = None
 ) -> tuple[Path, Path]:
-    """Write ``comparison.md`` and ``comparison.html`` (and the curves PNG) in ``out``."""
+    """Write ``comparison.md`` and ``comparison.html`` (and the curves PNG) in ``out``.
+
+    Raises FileExistsError, before anything is written, when one of those files exists but
+    was not written by labcore (see :func:`check_replaceable`).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    check_replaceable(out)
     document = build(runs, out.resolve(), sort, ascending)
     markdown = out / MARKDOWN_NAME
-    markdown.write_text(to_markdown(document))
+    markdown.write_text(f"{MARKER}\n{to_markdown(document)}")
     page = out / HTML_OUT
-    page.write_text(to_html(document))
+    doctype, rest = to_html(document).split("\n", 1)
+    page.write_text(f"{doctype}\n{MARKER}\n{rest}")
     return markdown, page
+
+
+def _carries_marker(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return MARKER in f.read(4096)
+    except OSError:
+        return False
+
+
+def check_replaceable(out: Path) -> None:
+    """Raise FileExistsError unless every comparison file already in ``out`` is labcore's.
+
+    The Markdown and HTML files must carry :data:`MARKER`; the curves PNG counts as labcore's
+    when the Markdown file beside it does. Links are never written through.
+    """
+    ours = _carries_marker(out / MARKDOWN_NAME)
+    for name in (MARKDOWN_NAME, HTML_OUT, CURVES_NAME):
+        path = out / name
+        if not (path.exists() or path.is_symlink()):
+            continue
+        labcore_wrote = ours if name == CURVES_NAME else _carries_marker(path)
+        if path.is_symlink() or not path.is_file() or not labcore_wrote:
+            raise FileExistsError(
+                f"{path} exists and was not written by `labcore report`; it is left as it is. "
+                "Choose another folder with -o/--output, or move the file away"
+            )

@@ -22,6 +22,14 @@ import torch
 from labcore.components import Component
 
 
+class DataError(ValueError):
+    """A data file is unreadable, unsafe or holds values the dataset cannot use.
+
+    The message names the file and the fix; the command line exits with code 2, as for a
+    recipe error, since the remedy is the user's (another file or another ``data.root``).
+    """
+
+
 class TensorSplit:
     """Aligned tensors of equal first dimension, e.g. ``TensorSplit(x=images, y=labels)``."""
 

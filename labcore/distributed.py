@@ -1,6 +1,8 @@
-"""Data-parallel training across processes launched by ``torchrun`` (one process otherwise).
+"""Data-parallel training across several processes (one process otherwise).
 
-``labcore run --nproc N`` starts ``torchrun`` itself; ``torchrun -m labcore run ...`` works too.
+``labcore run --nproc N`` starts the N processes itself (:func:`launch`) with the environment
+``torchrun`` gives (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``...); ``torchrun -m labcore run ...``
+works too.
 Each process trains on its slice of every global batch (see :mod:`labcore.batching`);
 DistributedDataParallel averages the gradients of each optimizer across processes (see
 :class:`GradientAverager`), so N processes with batch size B follow the same trajectory as one
@@ -11,6 +13,11 @@ Only rank 0 writes files, logs and shows progress.
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,12 +63,51 @@ def init_from_environment(device_type: str) -> bool:
 def leave() -> None:
     """Wait for every process to finish, then leave the process group.
 
-    A process that exits while the others still use the group (rank 0 writing the report) would
-    tear down gloo's threads under them and abort, failing the whole run.
+    A process that exits while the others still use the group would tear down gloo's threads
+    under them and abort, failing the whole run; rank 0 leaves before writing the report, whose
+    sections must not wait for processes that have ended.
     """
     if is_distributed():
         dist.barrier()
         dist.destroy_process_group()
+
+
+_signal_group: Any = None
+
+
+def _signal_channel() -> Any:
+    """The process group stop signals are agreed in: gloo on the CPU, so that the agreement at
+    every step never waits for a GPU (a separate gloo group under NCCL)."""
+    global _signal_group
+    if dist.get_backend() == "gloo":
+        return None  # the default group
+    if _signal_group is None:
+        _signal_group = dist.new_group(backend="gloo")
+    return _signal_group
+
+
+def agreed_signal(signum: int | None) -> int | None:
+    """The stop signal any process received (the highest number when several did), on every
+    process; ``None`` when none did. Called by every process at the same step, it lets them all
+    stop at that step, whichever process the signal reached."""
+    if not is_distributed():
+        return signum
+    value = torch.tensor([signum or 0], dtype=torch.int64)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX, group=_signal_channel())
+    return int(value) or None
+
+
+def is_communication_error(error: BaseException) -> bool:
+    """Whether ``error`` says another process left the group (it died or stopped): gloo reports a
+    closed connection as a bare RuntimeError naming the transport."""
+    if isinstance(error, dist.DistError):
+        return True
+    text = str(error)
+    return (
+        isinstance(error, RuntimeError)
+        and is_distributed()
+        and any(word in text for word in ("gloo", "NCCL", "Connection closed", "Connection reset"))
+    )
 
 
 def shard(count: int) -> range:
@@ -260,3 +306,97 @@ def broadcast_buffers(module: torch.nn.Module) -> None:
         return
     for buffer in module.buffers():
         dist.broadcast(buffer.data, src=0)
+
+
+#: Set in the environment of the processes :func:`launch` starts.
+LAUNCHED_ENV = "LABCORE_LAUNCHED"
+#: Seconds the other processes get to finish (save a checkpoint) after one of them has ended.
+STOP_GRACE_SECONDS = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launch(nproc: int, arguments: list[str]) -> int:
+    """Run ``python -m labcore ARGUMENTS`` as ``nproc`` processes on this machine; their exit code.
+
+    Each process gets the environment ``torchrun --standalone`` would give it and its own process
+    group, so that SIGINT and SIGTERM reach the processes once, forwarded from here (the trainer
+    then stops every process at the same step, saves a checkpoint and exits with 128 + the
+    signal's number, which is returned). When a process dies without saying why (killed), one
+    line says so on stderr and the others, which cannot go on without it, are stopped.
+    """
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(_free_port()),
+        "WORLD_SIZE": str(nproc),
+        "LOCAL_WORLD_SIZE": str(nproc),
+        LAUNCHED_ENV: "1",
+    }
+    workers: list[subprocess.Popen] = []
+    received: list[int] = []
+
+    def forward(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for rank in range(nproc):
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "labcore", *arguments],
+                    env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+                    process_group=0,
+                )
+            )
+        if received:  # a signal arrived while the processes were starting
+            forward(received[-1], None)
+        return _supervise(workers, received)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+
+def _supervise(workers: list[subprocess.Popen], received: list[int]) -> int:
+    """Wait for every process; stop the rest a grace period after one ended badly."""
+    deadline = None
+    first_failure: tuple[int, int] | None = None
+    while any(w.poll() is None for w in workers):
+        for rank, worker in enumerate(workers):
+            code = worker.poll()
+            if code not in (None, 0) and first_failure is None:
+                first_failure = (rank, code)
+                deadline = time.monotonic() + STOP_GRACE_SECONDS
+        if deadline is not None and time.monotonic() > deadline:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.kill()
+        time.sleep(0.05)
+    codes = [w.returncode for w in workers]
+    if all(code == 0 for code in codes):
+        return 0
+    stopped = {128 + signal.SIGINT, 128 + signal.SIGTERM, *(-signum for signum in received)}
+    if received and all(code in (*stopped, 0) for code in codes):
+        return 128 + received[0]  # the forwarded signal stopped them (some before any handler)
+    rank, code = first_failure or next((r, c) for r, c in enumerate(codes) if c != 0)
+    if code < 0:
+        name = signal.Signals(-code).name
+        print(
+            f"labcore: error: process {rank} of {len(workers)} was killed by {name}; "
+            "the run stopped (resume it from its last checkpoint with `labcore resume`)",
+            file=sys.stderr,
+        )
+        return 1
+    return code

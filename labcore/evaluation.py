@@ -82,7 +82,8 @@ def final_evaluation(
 
 
 def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: list[str]) -> dict:
-    """Recompute a finished run's final metrics from its newest checkpoint; rewrite metrics.json.
+    """Recompute a finished run's final metrics from the checkpoint its final evaluation uses
+    (``best.pt`` or the newest, see ``train.final``); rewrite metrics.json.
 
     Every process of a distributed run takes part (see
     :func:`~labcore.metrics.generative.evaluate_generative`); rank 0 writes.
@@ -93,12 +94,15 @@ def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: l
 
     run = open_run(run_dir)
     recipe = recipe_module.resolve(
-        recipe_module.apply_overrides(run.recipe, overrides), manager, run.dir / "recipe.toml"
+        recipe_module.apply_overrides(run.recipe, overrides),
+        manager,
+        run.dir / "recipe.toml",
+        out=run.dir.parent.parent,
     )
     bundle = recipe.dataset_cls(recipe.dataset_config).load()
     model = recipe.model_cls(recipe.model_config, bundle.info)
-    state, _, _ = checkpoint.load_latest(run.checkpoints, fallback=False)
-    model.load_state_dict(state["model"])
+    state, path = checkpoint.load_final(run.checkpoints, recipe.train.final)
+    checkpoint.load_weights(model, state, path)
     model.to(device).eval()
     torch.manual_seed(recipe.run.seed)
     metrics: dict[str, float] = {}
@@ -107,7 +111,9 @@ def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: l
     result = final_evaluation(model, bundle, recipe.evaluate, device)
     metrics.update(result["metrics"])
     record = {"step": int(state["step"]), "metrics": metrics, "evaluation": result["details"]}
-    if distributed.rank() == 0:
+    if distributed.rank() == 0:  # only rank 0 reads and writes metrics.json
+        previous = run.metrics()
+        record.update({k: previous[k] for k in ("weights", "stopped_early") if k in previous})
         (run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
         manager.hook.labcore_evaluation_done(run=run, step=record["step"], metrics=metrics)
     return record

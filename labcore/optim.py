@@ -49,11 +49,39 @@ def optimizer_schema(name: str) -> type:
         elif isinstance(default, (int, float)):
             tp = float
         elif isinstance(default, tuple):
-            tp = tuple[float, ...]
+            tp = tuple[(float,) * len(default)]  # as many values as torch's default has
         else:
             continue
         fields.append((arg.name, tp, dataclasses.field(default=default)))
     return dataclasses.make_dataclass(f"{cls.__name__}Config", fields)
+
+
+def _torch_rejects(kind: str, kwargs: Mapping[str, Any]) -> str | None:
+    """torch's own complaint about these options (built on a stand-in parameter), or None."""
+    try:
+        OPTIMIZERS[kind]([torch.zeros(1, requires_grad=True)], **kwargs)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        return str(exc)
+    return None
+
+
+def _check_accepted(
+    kind: str, kwargs: Mapping[str, Any], given: Mapping[str, Any], path: str
+) -> None:
+    """Raise SchemaError naming the key when torch would refuse the options (``lr = -1``).
+
+    torch checks its options only when the optimizer is built, after the run has started; here
+    they are tried before anything trains. The key is found by trying each value the recipe gave
+    alone with torch's defaults.
+    """
+    problem = _torch_rejects(kind, kwargs)
+    if problem is None:
+        return
+    defaults = dataclasses.asdict(optimizer_schema(kind)())
+    for key in given:
+        if key in defaults and _torch_rejects(kind, {**defaults, key: kwargs[key]}) is not None:
+            raise SchemaError(f"{path}.{key}: {kwargs[key]!r} is not accepted: {problem}")
+    raise SchemaError(f"[{path}]: these options are not accepted together: {problem}")
 
 
 class OptimizerFactory:
@@ -73,9 +101,16 @@ class OptimizerFactory:
     def options(self, name: str) -> tuple[str, dict[str, Any]]:
         merged = {**self.base, **self.overrides.get(name, {})}
         kind = merged.pop("name")
+        if not isinstance(kind, str):
+            raise SchemaError(
+                f"optimizer.name: expected the name of an optimizer as a string, got {kind!r}; "
+                f"available: {', '.join(OPTIMIZERS)}"
+            )
         path = f"optimizer.{name}" if name in self.overrides else "optimizer"
         config = build(optimizer_schema(kind), merged, path)
-        return kind, dataclasses.asdict(config)
+        kwargs = dataclasses.asdict(config)
+        _check_accepted(kind, kwargs, merged, path)
+        return kind, kwargs
 
     def __call__(self, name: str, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
         self.used.add(name)
@@ -101,6 +136,18 @@ class ScheduleConfig:
     step_size: int = hp(1000, "step: multiply the rate by gamma every step_size steps")
     gamma: float = hp(0.1, "step: the factor applied every step_size steps")
     min_lr_ratio: float = hp(0.0, "cosine: final rate as a fraction of the initial rate")
+
+    def __post_init__(self) -> None:
+        if self.warmup_steps < 0:
+            raise ValueError(f"schedule.warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.step_size < 1:
+            raise ValueError(f"schedule.step_size must be at least 1, got {self.step_size}")
+        if not self.gamma >= 0:
+            raise ValueError(f"schedule.gamma must be >= 0, got {self.gamma}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(
+                f"schedule.min_lr_ratio must lie between 0 and 1, got {self.min_lr_ratio}"
+            )
 
 
 def lr_factor(config: ScheduleConfig, step: int, max_steps: int) -> float:

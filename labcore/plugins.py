@@ -96,7 +96,7 @@ class PluginManager:
             record = PluginRecord(name=ep.name, origin=origin)
             try:
                 module = ep.load()
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() in a plugin ends no command
                 record.problems.append(f"failed to import {ep.value}: {_one_line(exc)}")
                 self.records.append(record)
                 continue
@@ -122,7 +122,7 @@ class PluginManager:
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[module_name] = module
                 spec.loader.exec_module(module)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 sys.modules.pop(module_name, None)
                 record.problems.append(f"failed to import {path}: {_one_line(exc)}")
                 self.records.append(record)
@@ -179,7 +179,7 @@ class PluginManager:
                 continue
             try:
                 results.append((record, impl.function(**{a: kwargs[a] for a in impl.argnames})))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 message = f"{hook_name}() raised {_one_line(exc)}"
                 if errors is None:
                     record.problems.append(message)
@@ -187,10 +187,23 @@ class PluginManager:
                     errors.append(f"plugin {record.name!r} ({record.origin}): {message}")
         return results
 
+    def _call_listing(self, hook_name: str, **kwargs: Any) -> list[tuple[PluginRecord, list]]:
+        """:meth:`_call_each` of a hook that returns a list; another result marks its plugin
+        broken rather than breaking every command that lists the hook's results."""
+        results = []
+        for record, value in self._call_each(hook_name, **kwargs):
+            if value is None:
+                continue
+            if not isinstance(value, (list, tuple)):
+                record.problems.append(f"{hook_name}() returned {value!r}, not a list")
+                continue
+            results.append((record, list(value)))
+        return results
+
     def _collect_components(self) -> None:
         for kind, hook_name in REGISTRATION_HOOKS.items():
-            for record, classes in self._call_each(hook_name):
-                for cls in classes or []:
+            for record, classes in self._call_listing(hook_name):
+                for cls in classes:
                     problem = component_problem(kind, cls)
                     if problem is None and cls.name in self.claims[kind]:
                         first = self.claims[kind][cls.name].plugin
@@ -206,8 +219,11 @@ class PluginManager:
                     record.components.setdefault(kind, []).append(cls.name)
 
     def _collect_recipes(self) -> None:
-        for record, paths in self._call_each("labcore_recipes"):
-            for path in paths or []:
+        for record, paths in self._call_listing("labcore_recipes"):
+            for path in paths:
+                if not isinstance(path, (str, os.PathLike)):
+                    record.problems.append(f"labcore_recipes() returned {path!r}, not a path")
+                    continue
                 path = Path(path)
                 if path.stem in self.recipes:
                     first = self.recipes[path.stem][1]
@@ -240,23 +256,54 @@ class PluginManager:
         return self.claims[kind][name].plugin
 
     def cli_commands(self) -> list[tuple[PluginRecord, Any]]:
-        return [
-            (r, cmd) for r, cmds in self._call_each("labcore_cli_commands") for cmd in cmds or []
-        ]
+        return [(r, cmd) for r, cmds in self._call_listing("labcore_cli_commands") for cmd in cmds]
 
     def report_sections(self, run: Any) -> tuple[list[Any], list[str]]:
         """Every plugin's report sections for ``run``, and a line for each plugin that failed."""
         errors: list[str] = []
-        results = self._call_each("labcore_report_sections", errors, run=run)
-        return [s for _, sections in results for s in sections or []], errors
+        sections = []
+        for record, value in self._call_each("labcore_report_sections", errors, run=run):
+            if isinstance(value, (list, tuple)):
+                sections.extend(value)
+            elif value is not None:
+                errors.append(
+                    f"plugin {record.name!r} ({record.origin}): labcore_report_sections() "
+                    f"returned {value!r}, not a list"
+                )
+        return sections, errors
 
     @property
-    def hook(self) -> Any:
+    def hook(self) -> EventRelay:
         """Call event hooks: ``manager.hook.labcore_step_end(run=..., step=..., logs=...)``."""
-        return self.pm.hook
+        return EventRelay(self)
+
+    def call_event(self, hook_name: str, **kwargs: Any) -> None:
+        """Call an event hook on each plugin separately. A plugin whose hook raises is marked
+        broken with a warning line on stderr and not called again; the run goes on."""
+        known = {id(r): len(r.problems) for r in self.records}
+        self._call_each(hook_name, **kwargs)
+        for record in self.records:
+            for problem in record.problems[known.get(id(record), 0) :]:
+                print(
+                    f"labcore: warning: plugin {record.name!r} ({record.origin}): {problem}; "
+                    "its hooks are no longer called",
+                    file=sys.stderr,
+                )
 
     def problems(self) -> list[str]:
         return [f"plugin {r.name!r} ({r.origin}): {p}" for r in self.records for p in r.problems]
+
+
+class EventRelay:
+    """``relay.labcore_step_end(**kwargs)`` calls :meth:`PluginManager.call_event`."""
+
+    def __init__(self, manager: PluginManager) -> None:
+        self._manager = manager
+
+    def __getattr__(self, hook_name: str) -> Any:
+        if not hasattr(self._manager.pm.hook, hook_name):
+            raise AttributeError(f"no event hook {hook_name!r}")
+        return lambda **kwargs: self._manager.call_event(hook_name, **kwargs)
 
 
 def component_problem(kind: str, cls: Any) -> str | None:

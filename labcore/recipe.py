@@ -16,9 +16,11 @@ from typing import Any, Literal
 
 import tomli_w
 
+from labcore import recipe_paths
+from labcore.monitor import declared_mode
 from labcore.optim import OptimizerFactory, ScheduleConfig
 from labcore.plugins import PluginError, PluginManager
-from labcore.schema import SchemaError, build, hp, to_dict, unknown_key_message
+from labcore.schema import SchemaError, build, closest, hp, to_dict, unknown_key_message
 
 SECTIONS = ("run", "data", "model", "optimizer", "schedule", "train", "evaluate")
 
@@ -62,13 +64,71 @@ class TrainConfig:
     keep_checkpoints: int = hp(3, "how many step-N checkpoints to keep (newest first)")
     grad_clip_norm: float = hp(0.0, "clip each optimizer's gradient norm to this (0: off)")
     num_workers: int = hp(0, "DataLoader worker processes for datasets read from disk")
+    monitor: str = hp(
+        "", "metric of the periodic evaluation to select weights on, e.g. val/accuracy (off: '')"
+    )
+    monitor_mode: Literal["", "max", "min"] = hp(
+        "", "max | min: which way the monitored metric improves ('': from its name, if known)"
+    )
+    min_delta: float = hp(0.0, "smallest change of the monitored metric that counts as better")
+    patience: int = hp(0, "stop after N evaluations without improvement of the monitor (0: off)")
+    final: Literal["best", "last"] = hp(
+        "best", "weights of the final evaluation: best (of the monitor; needs it) or last"
+    )
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "epochs", "batch_size", "log_every", "keep_checkpoints"):
+        never_negative = (
+            "max_steps",
+            "epochs",
+            "keep_checkpoints",
+            "eval_every",
+            "sample_every",
+            "checkpoint_every",
+            "num_workers",
+        )
+        for name in never_negative:
             if getattr(self, name) < 0:
-                raise ValueError(f"train.{name} must be >= 0")
-        if self.batch_size == 0:
-            raise ValueError("train.batch_size must be positive")
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("batch_size", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        if not self.grad_clip_norm >= 0:  # also rejects nan
+            raise ValueError(
+                f"train.grad_clip_norm must be 0 (off) or positive, got {self.grad_clip_norm}"
+            )
+        self._check_monitor()
+
+    def _check_monitor(self) -> None:
+        """The monitored metric must be measured (periodic evaluation, on its split) and have a
+        direction; an unset ``monitor_mode`` is filled in from the metric's name."""
+        if self.patience < 0 or self.min_delta < 0:
+            raise ValueError("train.patience and train.min_delta must be >= 0")
+        if not self.monitor:
+            if self.patience:
+                raise ValueError(
+                    "train.patience counts evaluations without improvement of train.monitor; "
+                    'set train.monitor (e.g. "val/accuracy") too'
+                )
+            return
+        split, _, metric = self.monitor.rpartition("/")
+        if split != self.eval_split or not metric:
+            raise ValueError(
+                f"train.monitor = {self.monitor!r}: name a metric of the periodic evaluation on "
+                f'train.eval_split with its split, e.g. "{self.eval_split}/accuracy"'
+            )
+        if self.eval_every <= 0:
+            raise ValueError(
+                "train.monitor is measured at each periodic evaluation; set train.eval_every "
+                "(e.g. 100)"
+            )
+        if not self.monitor_mode:
+            mode = declared_mode(self.monitor)
+            if mode is None:
+                raise ValueError(
+                    f"train.monitor_mode: whether {self.monitor!r} is better high or low is not "
+                    'known from its name; set train.monitor_mode = "max" or "min"'
+                )
+            self.monitor_mode = mode
 
 
 def _evaluate_config_class() -> type:
@@ -102,14 +162,52 @@ class Recipe:
         path.write_text(self.to_toml())
 
 
+#: Deepest nesting of tables and arrays a recipe may use; real recipes use three levels.
+MAX_NESTING = 32
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply tables and arrays nest in ``value`` (0 for a plain value), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            break
+        if isinstance(item, Mapping):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def _too_deep(where: str) -> RecipeError:
+    return RecipeError(
+        f"{where}: tables and arrays nest more than {MAX_NESTING} levels deep; "
+        "a recipe needs only a few levels"
+    )
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = tomllib.load(f)
     except FileNotFoundError:
         raise RecipeError(f"recipe file not found: {path}") from None
+    except IsADirectoryError:
+        raise RecipeError(f"{path} is a folder, not a recipe file") from None
+    except UnicodeDecodeError:
+        raise RecipeError(
+            f"{path}: not UTF-8 text (TOML files are UTF-8); save the recipe as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise _too_deep(str(path)) from None
+    if nesting_depth(data) > MAX_NESTING:
+        raise _too_deep(str(path))
+    return data
 
 
 def find_recipe(name_or_path: str, manager: PluginManager) -> Path:
@@ -120,10 +218,14 @@ def find_recipe(name_or_path: str, manager: PluginManager) -> Path:
     stem = path.name.removesuffix(".toml")
     if stem in manager.recipes and path.parent == Path("."):
         return manager.recipes[stem][0]
-    available = ", ".join(sorted(manager.recipes)) or "(none)"
+    guess = closest(stem, manager.recipes)
+    if guess is not None:
+        hint = f"did you mean {guess}?"
+    else:
+        hint = "bundled recipes: " + (", ".join(sorted(manager.recipes)) or "(none)")
     raise RecipeError(
-        f"no recipe file {name_or_path!r} and no bundled recipe of that name; "
-        f"bundled recipes: {available} (see `labcore recipes`)"
+        f"no recipe file {name_or_path!r} and no bundled recipe of that name; {hint} "
+        "(see `labcore recipes`)"
     )
 
 
@@ -138,22 +240,33 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_raw(path: Path, manager: PluginManager, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def load_raw(path: Path, manager: PluginManager) -> dict[str, Any]:
     """Read a recipe file and the chain of recipes it ``extends``, merged base first."""
+    return load_chain(path, manager)[0]
+
+
+def load_chain(
+    path: Path, manager: PluginManager, _seen: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], dict[tuple[str, ...], Path]]:
+    """:func:`load_raw` and the folder of the file that wrote each value (see
+    :mod:`labcore.recipe_paths`). ``extends`` is a path relative to the file's folder, or the name
+    of a bundled or plugin-shipped recipe."""
     path = path.resolve()
     if path in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, path))
         raise RecipeError(f"recipe extends itself: {chain}")
     data = read_toml(path)
     parent = data.pop("extends", None)
+    where = recipe_paths.origins(data, path.parent)
     if parent is None:
-        return data
+        return data, where
     if not isinstance(parent, str):
         raise RecipeError(f"{path}: extends must be a file name, got {parent!r}")
-    parent_path = path.parent / parent
+    parent_path = path.parent / Path(parent).expanduser()
     if not parent_path.is_file():
         parent_path = find_recipe(parent, manager)
-    return merge(load_raw(parent_path, manager, (*_seen, path)), data)
+    base, base_where = load_chain(parent_path, manager, (*_seen, path))
+    return merge(base, data), {**base_where, **where}
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -168,6 +281,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         parsed = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value
+    except RecursionError:
+        raise _too_deep(f"--set {key}") from None
+    if nesting_depth(parsed) > MAX_NESTING:
+        raise _too_deep(f"--set {key}")
     return parts, parsed
 
 
@@ -189,9 +306,14 @@ def _component_section(
     raw: Mapping[str, Any], section: str, kind: str, manager: PluginManager
 ) -> tuple[type, Any, dict[str, Any]]:
     table = raw.get(section)
+    names = ", ".join(manager.names(kind)) or "(none installed)"
     if not isinstance(table, Mapping) or "name" not in table:
-        names = ", ".join(manager.names(kind)) or "(none installed)"
         raise RecipeError(f"[{section}]: missing value 'name'; choose one of: {names}")
+    if not isinstance(table["name"], str):
+        raise RecipeError(
+            f"{section}.name: expected the name of a {kind.replace('_', ' ')} as a string, "
+            f"got {table['name']!r}; choose one of: {names}"
+        )
     try:
         cls = manager.get(kind, table["name"])
     except PluginError as exc:
@@ -200,11 +322,27 @@ def _component_section(
     return cls, config, {"name": table["name"], **to_dict(config)}
 
 
-def resolve(raw: Mapping[str, Any], manager: PluginManager, path: Path | None = None) -> Recipe:
-    """Validate every section of ``raw`` and return the resolved :class:`Recipe`."""
+def resolve(
+    raw: Mapping[str, Any],
+    manager: PluginManager,
+    path: Path | None = None,
+    *,
+    where: Mapping[tuple[str, ...], Path] | None = None,
+    out: Path | str = recipe_paths.DEFAULT_OUT,
+) -> Recipe:
+    """Validate every section of ``raw`` and return the resolved :class:`Recipe`.
+
+    Path hyperparameters become absolute: a relative one is joined to the folder ``where`` names
+    for its key (the working folder when it names none), ``{out}`` is ``out``.
+    """
     for key in raw:
         if key not in SECTIONS:
             raise RecipeError(unknown_key_message("", key, SECTIONS) + " (a recipe section)")
+        if not isinstance(raw[key], Mapping):
+            raise RecipeError(
+                f"[{key}]: expected a table of values (one [{key}] section), got {raw[key]!r}"
+            )
+    raw = recipe_paths.absolute_paths(raw, _section_schemas(raw, manager), where or {}, out)
     try:
         run = build(RunConfig, raw.get("run", {}), "run")
         if not run.name:
@@ -220,6 +358,7 @@ def resolve(raw: Mapping[str, Any], manager: PluginManager, path: Path | None = 
         model_cls, model_config, model_section = _component_section(raw, "model", "model", manager)
         optimizer = dict(raw.get("optimizer", {}))
         OptimizerFactory(optimizer)
+        _check_extractor(evaluate.extractor, manager)
     except SchemaError as exc:
         raise RecipeError(str(exc)) from None
     sections = {
@@ -245,10 +384,64 @@ def resolve(raw: Mapping[str, Any], manager: PluginManager, path: Path | None = 
     )
 
 
+def _check_extractor(table: Mapping[str, Any], manager: PluginManager) -> None:
+    """Validate an ``[evaluate.extractor]`` table's keys, even when no metric will use it."""
+    if not table:
+        return
+    section = dict(table)
+    name = section.pop("name", None)
+    if not isinstance(name, str) or not name:
+        for key in section:
+            if closest(key, ["name"]):
+                raise RecipeError(unknown_key_message("evaluate.extractor", key, ["name"]))
+        raise RecipeError(
+            '[evaluate.extractor]: missing value \'name\'; e.g. name = "classifier"; choose one '
+            "of: " + (", ".join(manager.names("feature_extractor")) or "(none installed)")
+        )
+    try:
+        cls = manager.get("feature_extractor", name)
+    except PluginError as exc:
+        raise RecipeError(f"evaluate.extractor.name: {exc}") from None
+    build(cls.Config, section, "evaluate.extractor")
+
+
 def load(
-    name_or_path: str | Path, manager: PluginManager, overrides: Iterable[str] = ()
+    name_or_path: str | Path,
+    manager: PluginManager,
+    overrides: Iterable[str] = (),
+    out: Path | str = recipe_paths.DEFAULT_OUT,
 ) -> Recipe:
-    """Find, read, merge, override and validate a recipe."""
+    """Find, read, merge, override and validate a recipe; ``out`` is the outputs folder that
+    ``{out}`` in its paths stands for."""
     path = find_recipe(str(name_or_path), manager)
-    raw = apply_overrides(load_raw(path, manager), overrides)
-    return resolve(raw, manager, path)
+    raw, where = load_chain(path, manager)
+    overrides = list(overrides)
+    for text in overrides:
+        recipe_paths.forget(where, tuple(parse_override(text)[0]))
+    raw = apply_overrides(raw, overrides)
+    return resolve(raw, manager, path, where=where, out=out)
+
+
+def _section_schemas(raw: Mapping[str, Any], manager: PluginManager) -> dict[tuple[str, ...], type]:
+    """The ``Config`` of each table of ``raw`` that has one: the host's sections and the named
+    components (a name that is not installed is left to :func:`resolve` to report)."""
+    schemas: dict[tuple[str, ...], type] = {
+        ("run",): RunConfig,
+        ("train",): TrainConfig,
+        ("schedule",): ScheduleConfig,
+        ("evaluate",): _evaluate_config_class(),
+    }
+    evaluate = raw.get("evaluate")
+    tables = {
+        ("data",): ("dataset", raw.get("data")),
+        ("model",): ("model", raw.get("model")),
+        ("evaluate", "extractor"): (
+            "feature_extractor",
+            evaluate.get("extractor") if isinstance(evaluate, Mapping) else None,
+        ),
+    }
+    for key, (kind, table) in tables.items():
+        name = table.get("name") if isinstance(table, Mapping) else None
+        if isinstance(name, str) and name in manager.names(kind):
+            schemas[key] = manager.get(kind, name).Config
+    return schemas

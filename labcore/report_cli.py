@@ -9,7 +9,7 @@ import click
 
 from labcore import logs
 from labcore import runs as runs_module
-from labcore.runfolder import Run, is_run, open_run
+from labcore.runfolder import Run, RunFolderError, is_run, open_run
 
 LOG_CSV = "log.csv"
 
@@ -43,11 +43,15 @@ def _find(paths: tuple[Path, ...]) -> list[Run]:
     "lower-is-better metrics, else highest first).",
 )
 @click.option(
+    "-o",
+    "--output",
     "--out",
+    "out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Comparison: the folder for comparison.md / comparison.html (default: the folder of "
-    "runs given, else the current folder).",
+    "runs given, else the current folder). Files there that labcore did not write are never "
+    "replaced.",
 )
 @click.option(
     "--csv", "csv_export", is_flag=True, help="Also export each run's log.jsonl as log.csv."
@@ -79,7 +83,11 @@ def report(
         from labcore.cli import manager_of
         from labcore.report import write_reports
 
-        for path in write_reports(found[0], manager_of(ctx)):
+        try:
+            written = write_reports(found[0], manager_of(ctx))
+        except RunFolderError as exc:
+            raise click.BadParameter(str(exc), param_hint="RUN_DIR") from None
+        for path in written:
             click.echo(f"wrote {path}")
         return
     from labcore.compare import write_comparison
@@ -89,6 +97,10 @@ def report(
         out = paths[0] if single_folder else Path(".")
     try:
         written = write_comparison(found, out, sort, ascending)
+    except RunFolderError as exc:
+        raise click.BadParameter(str(exc), param_hint="RUN_DIR") from None
+    except FileExistsError as exc:
+        raise click.BadParameter(str(exc), param_hint="-o/--output") from None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--sort") from None
     for path in written:
@@ -105,9 +117,10 @@ def report(
 def runs(folder: Path) -> None:
     """List the runs under FOLDER (default: outputs/), newest first.
 
-    One line per run: its folder, status (running, finished, failed, interrupted), step of the
-    total, main metric (the recipe's first sample-based metric, else the test split's, else the
-    latest training loss) and the time since it started.
+    One line per run: its folder, status (running, finished, failed, interrupted, or unknown
+    for a folder without a status.json labcore wrote), step of the total, main metric (the
+    recipe's first sample-based metric, else the test split's, else the latest training loss)
+    and the time since it started.
     """
     if not folder.is_dir():
         raise click.BadParameter(

@@ -15,6 +15,7 @@ from typing import Any
 import tomli_w
 
 from labcore import logs, runs
+from labcore.monitor import selection_note
 from labcore.plots import plot_curves
 from labcore.report import Section
 
@@ -157,7 +158,9 @@ def metrics_sections(record: dict[str, Any], status: str | None) -> list[Section
     else:
         rows = ["| metric | value |", "| --- | ---: |"]
         rows += [f"| {k} | {fmt(v)} |" for k, v in metrics.items()]
-    text = f"Final evaluation at step {record.get('step')}.\n\n" + "\n".join(rows)
+    note = selection_note(record)
+    text = f"Final evaluation at step {record.get('step')}. {note}".rstrip()
+    text += "\n\n" + "\n".join(rows)
     sections = [Section("Metrics", text)]
     if details:
         lines = [f"- {key}: `{cell(fmt(value))}`" for key, value in flatten(details).items()]

@@ -10,6 +10,7 @@
     samples/           step-N.png sample grids (generative models)
     metrics.json       the final evaluation, with what it was measured with
     report.md          the run's report
+    .lock              locked while a process writes the run (see labcore.lock)
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ from labcore.plugins import PluginManager, get_manager
 from labcore.schema import build
 
 
+class RunFolderError(ValueError):
+    """A file of a run folder is missing, empty or damaged; the message names the file."""
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or RunFolderError naming the file when it cannot be read."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path} is damaged (not valid JSON: {exc})") from None
+
+
 @dataclasses.dataclass
 class Run:
     """A run folder and its resolved recipe, as handed to event and report hooks."""
@@ -54,7 +67,7 @@ class Run:
 
     def status(self) -> dict[str, Any]:
         path = self.dir / "status.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        return read_json(path) if path.is_file() else {}
 
     def set_status(self, status: str, **fields: Any) -> None:
         data = {**self.status(), "status": status, **fields, "updated": utc_now()}
@@ -65,7 +78,7 @@ class Run:
 
     def metrics(self) -> dict[str, Any]:
         path = self.dir / "metrics.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        return read_json(path) if path.is_file() else {}
 
     def log(self) -> list[dict[str, Any]]:
         path = self.dir / "log.jsonl"
@@ -78,8 +91,41 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: The longest run name: it is one folder name, and file systems allow 255 bytes in one.
+MAX_RUN_NAME = 100
+
+
+def check_run_name(name: str) -> None:
+    """Raise RecipeError unless ``name`` is one plain folder name, so that a run folder is
+    always inside ``--out``: no path separator, no leading dot (``..``), no control
+    character, at most :data:`MAX_RUN_NAME` characters."""
+    problem = None
+    if not name:
+        problem = "it is empty"
+    elif len(name) > MAX_RUN_NAME:
+        problem = f"it has {len(name)} characters, the limit is {MAX_RUN_NAME}"
+    elif "/" in name or "\\" in name:
+        problem = "it holds a path separator, which would put the run outside --out"
+    elif name.startswith("."):
+        problem = "it starts with a dot ('..' would put the run outside --out)"
+    elif any(ord(char) < 32 or ord(char) == 127 for char in name):
+        problem = "it holds a control character"
+    if problem:
+        from labcore.recipe import RecipeError
+
+        shown = name if len(name) <= 40 else f"{name[:40]}..."
+        raise RecipeError(
+            f"run.name {shown!r}: {problem}; a run name is one folder name under --out, "
+            "e.g. 'gan-digits-lr2e-4' (use --out to choose where runs go)"
+        )
+
+
 def create(out: Path, name: str, suffix: str = "") -> Path:
-    """A new, empty run folder ``out/name/<UTC timestamp><suffix>`` (never an existing one)."""
+    """A new, empty run folder ``out/name/<UTC timestamp><suffix>`` (never an existing one).
+
+    Raises RecipeError when ``name`` is not one plain folder name (see :func:`check_run_name`).
+    """
+    check_run_name(name)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     base = out / name
     base.mkdir(parents=True, exist_ok=True)
@@ -104,8 +150,18 @@ def open_run(folder: str | Path) -> Run:
         raise ValueError(f"{folder} is not a folder")
     if not is_run(folder):
         raise ValueError(f"{folder} is not a run folder (it has no recipe.toml)")
-    with open(folder / "recipe.toml", "rb") as f:
-        return Run(dir=folder, recipe=tomllib.load(f))
+    path = folder / "recipe.toml"
+    try:
+        recipe = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path} is damaged (not valid TOML: {exc})") from None
+    name = recipe.get("run", {}).get("name") if isinstance(recipe.get("run"), dict) else None
+    if not isinstance(name, str) or not name:
+        raise RunFolderError(
+            f"{path} is empty or damaged (it has no [run] name); it should hold the resolved "
+            "recipe `labcore run` saved"
+        )
+    return Run(dir=folder, recipe=recipe)
 
 
 def _git_commit() -> str | None:
@@ -164,13 +220,14 @@ def build_model(recipe: dict[str, Any], info: dict[str, Any], manager: PluginMan
 def load_model(
     run_dir: str | Path, device: str | torch.device = "cpu", manager: PluginManager | None = None
 ) -> tuple[torch.nn.Module, dict[str, Any], dict[str, Any]]:
-    """The trained model of a run (weights of its newest checkpoint), its recipe and data info.
+    """The trained model of a run (the weights its final evaluation uses: ``best.pt`` or the
+    newest checkpoint, see ``train.final``), its recipe and data info.
 
     The model is in eval mode on ``device``.
     """
     run = open_run(run_dir)
     bundle = load_data(run.recipe, manager)
     model = build_model(run.recipe, bundle.info, manager)
-    state, _, _ = checkpoint.load_latest(run.checkpoints, fallback=False)
-    model.load_state_dict(state["model"])
+    state, path = checkpoint.load_final(run.checkpoints, run.recipe["train"].get("final", "best"))
+    checkpoint.load_weights(model, state, path)
     return model.to(device).eval(), run.recipe, bundle.info

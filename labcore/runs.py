@@ -102,6 +102,11 @@ def main_metric(run: Run) -> tuple[str, float] | None:
     return None
 
 
+#: The statuses ``labcore runs`` shows: status.json's (the trainer writes the first four), and
+#: ``unknown`` for a folder without a status labcore wrote.
+STATUSES = ("running", "finished", "failed", "interrupted", "unknown")
+
+
 @dataclasses.dataclass
 class RunLine:
     """One run of ``labcore runs``."""
@@ -128,7 +133,7 @@ def describe(run: Run, now: dt.datetime | None = None) -> RunLine:
     begun = started(run.dir)
     return RunLine(
         path=run.dir,
-        status=status.get("status", "unknown"),
+        status=status.get("status") if status.get("status") in STATUSES else "unknown",
         step=step_text,
         metric=metric_text,
         age=age((now - begun).total_seconds()),

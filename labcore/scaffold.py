@@ -1,7 +1,8 @@
 """``labcore new-plugin NAME``: write a new, pip-installable plugin package to start from.
 
-The package holds a working model (a small VAE), a dataset (two moons), a recipe, a README and
-tests that use :mod:`labcore.testing`. After ``pip install -e DIR`` the plugin is listed by
+The package holds a working model (a Gaussian mixture, the smallest generative model, neutral
+whatever the plugin is for), a dataset (two moons), a recipe, a README and tests that use
+:mod:`labcore.testing`. After ``pip install -e DIR`` the plugin is listed by
 ``labcore plugins`` and ``labcore run NAME-moons`` trains its model::
 
     DIR/
@@ -21,6 +22,7 @@ import dataclasses
 import importlib.util
 import keyword
 import re
+import shlex
 from pathlib import Path
 from string import Template
 
@@ -57,7 +59,7 @@ class PluginNames:
         return cls(
             dist=name,
             package=package,
-            model=slug,
+            model=f"{slug}-mixture",
             dataset=f"{slug}-moons",
             recipe=f"{slug}-moons",
         )
@@ -66,6 +68,8 @@ class PluginNames:
 def name_clashes(names: PluginNames, manager: PluginManager) -> list[str]:
     """What an installed plugin or importable module already calls by one of ``names``."""
     clashes = []
+    if names.package in {record.name for record in manager.records}:
+        clashes.append(f"a plugin named {names.package!r} is already installed")
     if importlib.util.find_spec(names.package) is not None:
         clashes.append(f"a module named {names.package!r} is already importable")
     if names.model in manager.names("model"):
@@ -121,17 +125,17 @@ testpaths = ["tests"]
 README = """\
 # ${dist}
 
-A [labcore](https://pypi.org/project/labcore/) plugin. It adds the model `${model}` (a small
-variational autoencoder), the dataset `${dataset}` (two moons, 2-D points) and the recipe
-`${recipe}`.
+A [labcore](https://pypi.org/project/labcore/) plugin. It adds the model `${model}` (a Gaussian
+mixture fitted by gradient descent, a starting point to replace by your own model), the dataset
+`${dataset}` (two moons, 2-D points) and the recipe `${recipe}`.
 
 ## Install, run, test
 
 ```bash
-pip install -e .            # from this folder; labcore must be installed
+pip install -e '.[test]'    # from this folder, in labcore's environment; [test] adds pytest
 labcore plugins             # lists ${package} and its components
 labcore run ${recipe}       # trains the model; outputs/${recipe}/<timestamp>/
-pytest                      # contract checks with labcore.testing
+python -m pytest            # contract checks with labcore.testing
 ```
 
 ## Layout
@@ -167,7 +171,7 @@ from pathlib import Path
 import labcore
 
 from ${package}.data import Moons
-from ${package}.model import VAE
+from ${package}.model import Mixture
 
 # The labcore plugin API this plugin is written for; labcore refuses it, with a clear message,
 # when it provides another one.
@@ -178,7 +182,7 @@ RECIPES = Path(__file__).parent / "recipes"
 
 @labcore.hookimpl
 def labcore_models() -> list[type]:
-    return [VAE]
+    return [Mixture]
 
 
 @labcore.hookimpl
@@ -192,7 +196,7 @@ def labcore_recipes() -> list[Path]:
 '''
 
 MODEL = '''\
-"""The ${model} model: a small variational autoencoder for vectors, to replace by your own."""
+"""The ${model} model: a Gaussian mixture fitted by gradient descent, to replace by your own."""
 
 from __future__ import annotations
 
@@ -206,54 +210,43 @@ from torch import nn
 
 
 @dataclasses.dataclass
-class VAEConfig:
+class MixtureConfig:
     """The hyperparameters: a recipe's [model] section is validated against these fields."""
 
-    z_dim: int = labcore.hp(2, "latent dimension")
-    hidden: int = labcore.hp(64, "width of the hidden layers")
-    beta: float = labcore.hp(1.0, "weight of the KL term (1: the evidence lower bound)")
+    components: int = labcore.hp(16, "number of mixture components K")
+    init_scale: float = labcore.hp(1.0, "standard deviation of the initial means")
 
     def __post_init__(self) -> None:
-        if self.z_dim < 1 or self.hidden < 1:
-            raise ValueError("z_dim and hidden must be positive")
+        if self.components < 1:
+            raise ValueError("components must be positive")
 
 
-class VAE(labcore.Model):
-    """Variational autoencoder (Kingma and Welling 2014) with a unit-variance Gaussian decoder.
+class Mixture(labcore.Model):
+    """Gaussian mixture with diagonal covariances (Bishop 2006, eq. 9.7)::
 
-    The encoder maps ``x`` to ``q(z|x) = N(mu, diag(sigma^2))``; the training loss is the
-    negative evidence lower bound (eq. 10 of the paper, the reconstruction term up to a
-    constant), with ``z = mu + sigma * eps``, ``eps ~ N(0, I)`` (the reparameterisation trick)::
+        p(x) = sum_k pi_k N(x; mu_k, diag(sigma_k^2))
 
-        L = ||x - dec(z)||^2 / 2 + beta * KL(q(z|x) || N(0, I))
-
-    Batches: ``{"x": (N, *shape)}``. Samples: ``dec(z)``, ``z ~ N(0, I)``, shape
-    ``(n, *shape)`` where ``shape`` is the data's ``info["shape"]``.
+    trained by minimising the negative log-likelihood ``-mean log p(x)`` of each batch: the
+    smallest generative model, a starting point for yours. Batches: ``{"x": (N, D)}``.
+    Samples: ``(n, D)``.
     """
 
     name = "${model}"
-    Config = VAEConfig
+    Config = MixtureConfig
 
-    def __init__(self, config: VAEConfig, info: dict[str, Any]) -> None:
+    def __init__(self, config: MixtureConfig, info: dict[str, Any]) -> None:
         super().__init__(config, info)
-        self.shape = tuple(info["shape"])
-        features = math.prod(self.shape)
-        hidden, z_dim = config.hidden, config.z_dim
-        self.encoder = nn.Sequential(
-            nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, 2 * z_dim)
-        )
-        self.decoder = nn.Sequential(
-            nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, features)
-        )
+        (dim,) = info["shape"]
+        k = config.components
+        self.logits = nn.Parameter(torch.zeros(k))
+        self.means = nn.Parameter(config.init_scale * torch.randn(k, dim))
+        self.log_scales = nn.Parameter(torch.zeros(k, dim))
 
-    def losses(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean reconstruction term and mean KL divergence over a batch ``x`` ``(N, *shape)``."""
-        x = x.flatten(1)
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
-        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        recon = 0.5 * (self.decoder(z) - x).pow(2).sum(1).mean()
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
-        return recon, kl
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """``log p(x)``: ``(N, D)`` -> ``(N,)``."""
+        z = (x[:, None, :] - self.means) / self.log_scales.exp()  # (N, K, D)
+        log_normal = -0.5 * (z**2 + math.log(2 * math.pi)).sum(-1) - self.log_scales.sum(-1)
+        return torch.logsumexp(self.logits.log_softmax(0) + log_normal, dim=1)
 
     def configure_optimizers(self, make: Any) -> dict[str, torch.optim.Optimizer]:
         # One optimizer, "main", built from the recipe's [optimizer] section. A GAN returns two:
@@ -261,28 +254,28 @@ class VAE(labcore.Model):
         return {"main": make("main", self.parameters())}
 
     def training_step(self, batch: dict[str, torch.Tensor], ctx: Any) -> dict[str, Any]:
-        recon, kl = self.losses(batch["x"])
-        loss = recon + self.config.beta * kl
+        loss = -self.log_prob(batch["x"]).mean()
         ctx.step("main", loss)  # the trainer zeroes, backpropagates, clips and steps "main"
-        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
+        return {"nll": loss.detach()}
 
     def evaluate(self, split: Any, ctx: Any) -> dict[str, float]:
         total, count = 0.0, 0
         for batch in ctx.batches(split):
-            recon, kl = self.losses(batch["x"])
-            total += float(recon + kl) * len(batch["x"])
+            total -= float(self.log_prob(batch["x"]).sum())
             count += len(batch["x"])
-        return {"neg_elbo": total / count}
+        return {"nll": total / count}
 
     def sample(
         self, n: int, *, generator: torch.Generator, condition: torch.Tensor | None = None
     ) -> torch.Tensor:
-        z = torch.randn(n, self.config.z_dim, generator=generator, device=generator.device)
-        return self.decoder(z.to(self.decoder[0].weight.device)).view(n, *self.shape)
+        if condition is not None:
+            raise ValueError(f"model {self.name!r} is unconditional; sample it without a condition")
+        k = torch.multinomial(self.logits.softmax(0), n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.means.shape[1], generator=generator, device=generator.device)
+        return self.means[k] + self.log_scales.exp()[k] * noise.to(self.means.device)
 
     def sample_grid(self, generator: torch.Generator, bundle: Any) -> Any:
-        # The periodic sample grid shows images; samples of other data (here 2-D points) have none.
-        return super().sample_grid(generator, bundle) if len(self.shape) == 3 else None
+        return None  # points, not images: no periodic sample grids
 '''
 
 DATA = '''\
@@ -337,17 +330,17 @@ class Moons(labcore.Dataset):
 '''
 
 RECIPE = """\
-# A small VAE on two moons (${dist})
+# A Gaussian mixture of 16 components fitted to two moons (${dist}).
 [data]
 name = "${dataset}"
 
 [model]
 name = "${model}"
-z_dim = 2
+components = 16
 
 [optimizer]
 name = "adam"
-lr = 1e-3
+lr = 0.05
 
 [train]
 max_steps = 2000
@@ -364,7 +357,7 @@ import math
 from labcore.testing import check_model, check_plugin, check_recipe, run_recipe
 
 from ${package}.data import Moons
-from ${package}.model import VAE
+from ${package}.model import Mixture
 from ${package}.plugin import RECIPES
 
 RECIPE = RECIPES / "${recipe}.toml"
@@ -373,15 +366,15 @@ TINY = {"train_size": 64, "val_size": 32, "test_size": 32}
 
 def test_model_honours_the_contract(tmp_path):
     # trains, resumes exactly from a checkpoint, evaluates and samples the declared shape
-    result = check_model(VAE, Moons, dataset_overrides=TINY, workdir=tmp_path)
+    result = check_model(Mixture, Moons, dataset_overrides=TINY, workdir=tmp_path)
     assert result.samples.shape == (8, 2)
-    assert math.isfinite(result.metrics["test/neg_elbo"])
+    assert math.isfinite(result.metrics["test/nll"])
 
 
 def test_recipe_validates_and_runs(tmp_path):
-    recipe = check_recipe(RECIPE, components=[VAE, Moons])
-    assert recipe.model_cls is VAE and recipe.dataset_cls is Moons
-    run = run_recipe(RECIPE, tmp_path, steps=2, components=[VAE, Moons])
+    recipe = check_recipe(RECIPE, components=[Mixture, Moons])
+    assert recipe.model_cls is Mixture and recipe.dataset_cls is Moons
+    run = run_recipe(RECIPE, tmp_path, steps=2, components=[Mixture, Moons])
     assert (run / "checkpoints" / "last.pt").is_file()
 
 
@@ -462,7 +455,16 @@ def new_plugin(name: str, directory: Path | None) -> None:
     click.echo(f"created the labcore plugin {names.dist} in {target}/:")
     for path in files:
         click.echo(f"  {path.relative_to(target)}")
-    click.echo("next:")
-    click.echo(f"  pip install -e {target}      # then `labcore plugins` lists {names.package}")
-    click.echo(f"  labcore run {names.recipe}")
-    click.echo(f"  pytest {target}")
+    click.echo("next, in the environment labcore is installed in:")
+    for command, why in next_steps(target, names):
+        click.echo(f"  {command.ljust(44)}# {why}")
+
+
+def next_steps(target: Path, names: PluginNames) -> list[tuple[str, str]]:
+    """The commands that install, list, run and test the new package, with what each does."""
+    return [
+        (f"pip install -e {shlex.quote(f'{target}[test]')}", "the package and pytest"),
+        ("labcore plugins", f"lists {names.package} and its components"),
+        (f"labcore run {names.recipe}", "trains the model on the recipe it ships"),
+        (f"python -m pytest {shlex.quote(str(target))}", "its tests, with labcore.testing"),
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -18,6 +19,10 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 class SchemaError(ValueError):
     """A recipe section does not match the schema its component declares."""
+
+
+#: Integers outside a signed 64-bit range fit no tensor, seed or size torch accepts.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def closest(name: str, candidates: typing.Iterable[str]) -> str | None:
@@ -95,11 +100,22 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
         raise SchemaError(f"{path}: expected bool (true or false), got {value!r}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not INT_MIN <= value <= INT_MAX:
+                raise SchemaError(
+                    f"{path}: {value} is out of range; integers must lie between -2**63 and "
+                    "2**63 - 1"
+                )
             return value
         raise SchemaError(f"{path}: expected int, got {value!r}")
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                raise SchemaError(f"{path}: {value} is too large for a float") from None
+            if math.isnan(number):
+                raise SchemaError(f"{path}: expected a number, got nan")
+            return number
         raise SchemaError(f"{path}: expected float, got {value!r}")
     if tp is str:
         if isinstance(value, str):
@@ -122,11 +138,15 @@ def build(schema: type, section: Mapping[str, Any], path: str, ignore: set[str] 
     """
     if not dataclasses.is_dataclass(schema):
         raise TypeError(f"{schema!r} is not a dataclass")
+    if not isinstance(section, Mapping):
+        raise SchemaError(
+            f"[{path}]: expected a table of values (a [{path}] section), got {section!r}"
+        )
     fields = fields_of(schema)
     hints = get_type_hints(schema)
     for key in section:
         if key not in fields and key not in ignore:
-            raise SchemaError(unknown_key_message(path, key, fields))
+            raise SchemaError(unknown_key_message(path, key, [*fields, *ignore]))
     values = {}
     for name, field in fields.items():
         if name in section:
@@ -167,14 +187,27 @@ def check_schema(schema: Any) -> None:
         raise TypeError(f"Config {schema.__name__}: type hints cannot be resolved ({exc})") from exc
 
 
-def hp(default: Any = dataclasses.MISSING, doc: str = "", **kwargs: Any) -> Any:
-    """A documented hyperparameter field: ``z_dim: int = hp(64, "latent size")``."""
+def hp(
+    default: Any = dataclasses.MISSING, doc: str = "", *, path: bool = False, **kwargs: Any
+) -> Any:
+    """A documented hyperparameter field: ``z_dim: int = hp(64, "latent size")``.
+
+    ``path=True`` marks a file or folder: a relative value is resolved when the recipe is loaded,
+    against the folder of the recipe file that sets it (``--set``: the working folder), and the
+    run folder's recipe.toml keeps it absolute (see :mod:`labcore.recipe_paths`).
+    """
+    metadata = {"doc": doc, "path": True} if path else {"doc": doc}
     if isinstance(default, (list, dict, set)):
         value = default
         return dataclasses.field(
-            default_factory=lambda: type(value)(value), metadata={"doc": doc}, **kwargs
+            default_factory=lambda: type(value)(value), metadata=metadata, **kwargs
         )
-    return dataclasses.field(default=default, metadata={"doc": doc}, **kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def path_fields(schema: type) -> set[str]:
+    """The hyperparameters of ``schema`` declared with ``hp(..., path=True)``."""
+    return {name for name, f in fields_of(schema).items() if f.metadata.get("path")}
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -15,18 +15,19 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from labcore import checkpoint, distributed
+from labcore import checkpoint, distributed, preflight
 from labcore.batching import Batcher
 from labcore.data import DataBundle, TensorSplit
 from labcore.evaluation import check_evaluation, final_evaluation, model_metrics
 from labcore.images import save_grid
+from labcore.monitor import Monitor
 from labcore.optim import Schedule
 from labcore.plugins import PluginManager
 from labcore.recipe import Recipe, RecipeError
@@ -127,9 +128,12 @@ class Trainer:
         self.progress = progress if progress is not None else sys.stderr.isatty()
         seed_everything(recipe.run.seed + self.rank)
 
-        self.bundle: DataBundle = recipe.dataset_cls(recipe.dataset_config).load()
+        self.bundle: DataBundle = preflight.load_data(recipe)
+        preflight.check_splits(recipe, self.bundle.splits)
         self._hold_on_device()
-        model = recipe.model_cls(recipe.model_config, self.bundle.info)
+        model = preflight.build_model(
+            recipe.model_cls, recipe.model_config, self.bundle.info, self.device
+        )
         check_evaluation(model, recipe.evaluate, manager)
         if recipe.run.sync_batchnorm and distributed.is_distributed():
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -163,6 +167,16 @@ class Trainer:
         self._log_sums: dict[str, torch.Tensor] = {}
         self._log_count = 0
         self._losses: list[tuple[int, str, torch.Tensor]] = []
+        self.monitor = (
+            Monitor(cfg.monitor, cfg.monitor_mode, cfg.patience, cfg.min_delta)
+            if cfg.monitor
+            else None
+        )
+        #: Why training stopped before max_steps (early stopping, pruning), None while it runs.
+        self.stop_reason: str | None = None
+        #: Called with the step and metrics of each periodic evaluation (after the monitor has
+        #: counted it); a returned text stops training early with that reason.
+        self.on_evaluation: Callable[[int, dict[str, float]], str | None] | None = None
 
     # -- pieces of a step ---------------------------------------------------------------------
 
@@ -262,6 +276,7 @@ class Trainer:
             "data": self.batcher.state(),
             "rng": checkpoint.rng_state(),
             "world_size": distributed.world_size(),
+            **({"monitor": self.monitor.state_dict()} if self.monitor else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -279,9 +294,12 @@ class Trainer:
         else:
             seed_everything(self.recipe.run.seed + self.rank + self.step)
         self.schedule.apply(self.step)
+        if self.monitor and "monitor" in state:
+            self.monitor.load_state_dict(state["monitor"])
 
     def save_checkpoint(self) -> Path:
         self.check_losses()
+        checkpoint.check_finite(self.model, self.optimizers, self.step)
         folder = self.run.checkpoints
         last = folder / "last.pt"
         every = self.recipe.train.checkpoint_every
@@ -296,6 +314,27 @@ class Trainer:
             self._event.labcore_checkpoint_saved(run=self.run, path=last, step=self.step)
         distributed.barrier()
         return last
+
+    def save_best(self) -> None:
+        """Keep the current state as ``best.pt``, the monitor's new best."""
+        checkpoint.check_finite(self.model, self.optimizers, self.step)
+        if self.is_main:
+            checkpoint.atomic_save(self.state_dict(), self.run.checkpoints / checkpoint.BEST_NAME)
+        distributed.barrier()
+
+    def use_final_weights(self) -> dict[str, Any]:
+        """Load the weights the final evaluation uses (``train.final``); describe them."""
+        monitor = self.monitor
+        if monitor is None or monitor.best is None:
+            return {"final": "last", "step": self.step}
+        described = {"monitor": monitor.metric, "value": monitor.best, "step": monitor.best_step}
+        if self.recipe.train.final == "last":
+            return {"final": "last", **described}
+        if self.is_main:
+            best = checkpoint.load(self.run.checkpoints / checkpoint.BEST_NAME)
+            self.model.load_state_dict(best["model"])
+        distributed.broadcast_state(self.model)
+        return {"final": "best", **described}
 
     # -- periodic work ------------------------------------------------------------------------
 
@@ -330,7 +369,9 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------
 
     def resume(self, fallback: bool = False) -> list[str]:
-        state, path, warnings = checkpoint.load_latest(self.run.checkpoints, fallback)
+        hint = ". Pass --fallback to resume from the newest readable earlier checkpoint"
+        state, path, warnings = checkpoint.load_latest(self.run.checkpoints, fallback, hint)
+        checkpoint.load_weights(self.model, state, path)
         self.load_state_dict(state)
         if path.name != "last.pt":
             warnings.append(f"resumed from {path.name} (step {self.step})")
@@ -361,7 +402,9 @@ class Trainer:
         self.model.train()
         try:
             with self._signals():
-                while self.step < self.max_steps:
+                if self.monitor and self.monitor.exhausted:
+                    self.stop_reason = self.monitor.stop_reason()
+                while self.step < self.max_steps and self.stop_reason is None:
                     self.schedule.apply(self.step)
                     batch = self.batcher.next()
                     self.ctx.global_step = self.step
@@ -377,9 +420,10 @@ class Trainer:
                     if bar is not None:
                         bar.update(1)
                     self._periodic(cfg)
-                    if self._stop_signal is not None:
+                    signum = distributed.agreed_signal(self._stop_signal)
+                    if signum is not None:  # every process stops at the same step
                         self.save_checkpoint()
-                        raise Interrupted(self._stop_signal, self.step)
+                        raise Interrupted(signum, self.step)
         except Interrupted:
             self._status("interrupted", step=self.step)
             self._event.labcore_run_end(run=self.run, status="interrupted")
@@ -391,21 +435,31 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
-        self.save_checkpoint()
+        if self.monitor and self.stop_reason is None and self.monitor.last_step < self.step:
+            self._monitored_evaluation()
+        try:
+            self.save_checkpoint()
+        except checkpoint.NonFiniteState:
+            self._status("failed", step=self.step)
+            self._event.labcore_run_end(run=self.run, status="failed")
+            raise
+        if self.stop_reason is not None:
+            self._append_log({"step": self.step, "stopped_early": self.stop_reason})
+            if self.is_main:
+                message = f"labcore: stopped early at step {self.step}: {self.stop_reason}"
+                print(message, file=sys.stderr)
         if cfg.sample_every:
             self.write_samples()
         metrics = self.final_evaluation()
-        self._status("finished", step=self.step)
+        stopped = {"stop_reason": self.stop_reason} if self.stop_reason else {}
+        self._status("finished", step=self.step, **stopped)
         self._event.labcore_run_end(run=self.run, status="finished")
         return metrics
 
     def _periodic(self, cfg: Any) -> None:
         step = self.step
         if cfg.eval_every and step % cfg.eval_every == 0 and step < self.max_steps:
-            result = self.evaluate(cfg.eval_split)
-            if result:
-                self._append_log({"step": step, **result})
-                self._event.labcore_evaluation_done(run=self.run, step=step, metrics=result)
+            self._monitored_evaluation()
         if cfg.sample_every and step % cfg.sample_every == 0 and step < self.max_steps:
             self.write_samples()
         if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < self.max_steps:
@@ -413,19 +467,64 @@ class Trainer:
         if step % 50 == 0:
             self._status("running", step=step, max_steps=self.max_steps)
 
+    def _monitored_evaluation(self) -> None:
+        """The periodic evaluation: logged, counted by the monitor (a new best is saved as
+        ``best.pt``; an exhausted patience stops training) and handed to ``on_evaluation``."""
+        step = self.step
+        result = self.evaluate(self.recipe.train.eval_split)
+        if not result:
+            return
+        self._append_log({"step": step, **result})
+        self._event.labcore_evaluation_done(run=self.run, step=step, metrics=result)
+        if self.monitor:
+            try:
+                improved = self.monitor.update(step, result)
+            except ValueError as exc:
+                raise RecipeError(str(exc)) from None
+            if improved:
+                self.save_best()
+            if self.monitor.exhausted:
+                self.stop_reason = self.monitor.stop_reason()
+        if self.on_evaluation is not None:
+            reason = self.on_evaluation(step, result)
+            if reason and self.stop_reason is None:
+                self.stop_reason = reason
+
     def final_evaluation(self) -> dict[str, Any]:
+        weights = self.use_final_weights()
+        started = time.time()
         metrics = {}
         for split in ("val", "test"):
+            if self.model.can_evaluate and split in self.bundle.splits:
+                self._stage(f"the model's metrics on the {split} split")
             metrics.update(self.evaluate(split))
+        config = self.recipe.evaluate
+        if config.metrics:
+            self._stage(
+                f"{', '.join(config.metrics)} on {config.num_samples} samples and the "
+                f"{config.split} split"
+            )
         with torch.random.fork_rng(devices=[]):
-            result = final_evaluation(self.model, self.bundle, self.recipe.evaluate, self.device)
+            result = final_evaluation(self.model, self.bundle, config, self.device)
         metrics.update(result["metrics"])
-        record = {"step": self.step, "metrics": metrics, "evaluation": result["details"]}
+        self._stage(f"done in {time.time() - started:.1f} s")
+        record = {
+            "step": self.step,
+            "metrics": metrics,
+            "evaluation": result["details"],
+            "weights": weights,
+            "stopped_early": self.stop_reason,
+        }
         if self.is_main:
             (self.run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
             self._append_log({"step": self.step, **{f"final/{k}": v for k, v in metrics.items()}})
         self._event.labcore_evaluation_done(run=self.run, step=self.step, metrics=metrics)
         return record
+
+    def _stage(self, text: str) -> None:
+        """A line on stderr per stage of the final evaluation, which can take a while."""
+        if self.is_main:
+            print(f"final evaluation: {text}", file=sys.stderr, flush=True)
 
     def _progress_bar(self) -> Any:
         if not (self.progress and self.is_main):

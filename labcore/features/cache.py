@@ -3,11 +3,13 @@
 An entry is keyed by everything its content depends on: the dataset (the SHA-256 of the real images
 themselves, so a changed dataset or split never matches), the split, the real images used, and the
 extractor with its hyperparameters and weights' SHA-256. Its content is a nested dict of tensors
-(the extracted features and the real-side state of each metric, keyed by the metric's options);
-tensors sharing storage are stored once. The key is hashed into the file name and stored inside the
-file too; an entry is reused only when the stored key equals the wanted one, so changed inputs
-never reuse stale statistics. Files are written atomically. Recently used entries are also kept in
-memory, so the evaluations of one training run read each file once.
+(the extracted features and the real-side state of each metric, keyed by the metric's options and
+its state layout: class, ``state_version`` and the names of its real-side states, see
+:meth:`labcore.metrics.base.Metric.reference_layout`, so a metric whose state changed never reads
+a stale one); tensors sharing storage are stored once. The key is hashed into the file name and
+stored inside the file too; an entry is reused only when the stored key equals the wanted one, so
+changed inputs never reuse stale statistics. Files are written atomically. Recently used entries
+are also kept in memory, so the evaluations of one training run read each file once.
 """
 
 from __future__ import annotations

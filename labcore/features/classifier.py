@@ -1,9 +1,12 @@
-"""A trained classifier run as a feature extractor: the domain's own "Inception network".
+"""Trained classifiers as feature extractors: the domain's own "Inception network".
 
 On small domains (digits, MNIST) an ImageNet network measures little; a classifier trained on the
-same data is the usual substitute (as in the MNIST experiments of Xu et al., 2018). Any run of a
-model with ``features(x)`` (penultimate features ``(N, F)``) and ``forward(x)`` (logits ``(N, K)``)
-serves, e.g. the runs of the ``classifier-digits`` and ``classifier-mnist`` recipes.
+same data is the usual substitute (as in the MNIST experiments of Xu et al., 2018). Any model with
+``features(x)`` (penultimate features ``(N, F)``) and ``forward(x)`` (logits ``(N, K)``) serves.
+:class:`TrainedClassifierFeatures` wraps such a model; :class:`ClassifierFeatures` (``classifier``)
+takes it from a run folder, e.g. a run of the ``classifier-digits`` or ``classifier-mnist`` recipe.
+Weights shipped with a plugin (the ``lenet5-digits`` and ``lenet5-mnist`` extractors of the
+classifier family) subclass :class:`TrainedClassifierFeatures` too.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 
 from labcore.features.base import FeatureExtractor, rescale, state_dict_sha256
 from labcore.schema import hp
@@ -21,7 +26,10 @@ from labcore.schema import hp
 @dataclasses.dataclass
 class ClassifierFeaturesConfig:
     run: str = hp(
-        "", "a trained classifier's run folder, or a folder of runs (its newest finished run)"
+        "",
+        "a trained classifier's run folder, or a folder of runs (its newest finished run), e.g. "
+        "{out}/classifier-digits",
+        path=True,
     )
 
 
@@ -39,7 +47,8 @@ def resolve_run(path: str | Path) -> Path:
     raise FileNotFoundError(
         f"classifier extractor: {path} has {found}; train one with `labcore run "
         "classifier-digits` (or classifier-mnist) and point [evaluate.extractor] run at its "
-        "run folder or at the folder holding its runs"
+        'run folder or at the folder holding its runs (run = "{out}/classifier-digits"), or use '
+        'the LeNet-5 shipped with labcore (name = "lenet5-digits" or "lenet5-mnist")'
     )
 
 
@@ -50,33 +59,26 @@ def _status(run: Path) -> str | None:
         return None
 
 
-class ClassifierFeatures(FeatureExtractor):
-    """Penultimate features and logits of a trained classifier run (a domain extractor)."""
+class TrainedClassifierFeatures(FeatureExtractor):
+    """Penultimate features and logits of a trained classifier ``model`` of one image domain.
 
-    name = "classifier"
-    Config = ClassifierFeaturesConfig
+    ``info`` is the data info the model was trained with: images must have its ``shape`` and are
+    rescaled from the value range they come in to its ``value_range``. ``source`` says where the
+    weights came from (a run folder, a weights file) in metric reports.
+    """
 
-    def __init__(self, config: ClassifierFeaturesConfig) -> None:
+    def __init__(self, config: Any, model: nn.Module, info: dict[str, Any], source: str) -> None:
         super().__init__(config)
-        if not config.run:
-            raise ValueError(
-                "the classifier extractor needs a trained classifier: set [evaluate.extractor] "
-                'run = "<run folder>" (train one with `labcore run classifier-digits` or '
-                "`labcore run classifier-mnist`)"
-            )
-        from labcore.runfolder import load_model
-
-        self.run_dir = resolve_run(config.run)
-        model, _, info = load_model(self.run_dir, "cpu")
         for method in ("features", "forward"):
             if not callable(getattr(model, method, None)):
                 raise TypeError(
-                    f"run {self.run_dir}: model {getattr(model, 'name', type(model).__name__)!r} "
-                    f"has no {method}(x); a classifier extractor needs features(x) and forward(x)"
+                    f"{source}: model {getattr(model, 'name', type(model).__name__)!r} has no "
+                    f"{method}(x); a classifier extractor needs features(x) and forward(x)"
                 )
         self.model = model.eval()
         self.shape = tuple(info.get("shape", ()))
         self.value_range = tuple(info.get("value_range", (0.0, 1.0)))
+        self._source = source
 
     @property
     def weights_sha256(self) -> str:
@@ -85,7 +87,7 @@ class ClassifierFeatures(FeatureExtractor):
 
     @property
     def source(self) -> str:
-        return str(self.run_dir)
+        return self._source
 
     @torch.no_grad()
     def extract(
@@ -93,8 +95,29 @@ class ClassifierFeatures(FeatureExtractor):
     ) -> dict[str, torch.Tensor]:
         if self.shape and tuple(images.shape[1:]) != self.shape:
             raise ValueError(
-                f"the classifier of run {self.run_dir} takes images of shape {self.shape}, "
+                f"the classifier of {self.source} takes images of shape {self.shape}, "
                 f"got {tuple(images.shape[1:])}; pick a classifier trained on this dataset"
             )
         x = rescale(images.float(), tuple(value_range), self.value_range)
         return {"features": self.model.features(x).flatten(1), "logits": self.model(x)}
+
+
+class ClassifierFeatures(TrainedClassifierFeatures):
+    """Penultimate features and logits of a trained classifier run (a domain extractor)."""
+
+    name = "classifier"
+    Config = ClassifierFeaturesConfig
+
+    def __init__(self, config: ClassifierFeaturesConfig) -> None:
+        if not config.run:
+            raise ValueError(
+                "the classifier extractor needs a trained classifier: set [evaluate.extractor] "
+                'run = "<run folder>" (train one with `labcore run classifier-digits` or '
+                "`labcore run classifier-mnist`)"
+            )
+        from labcore.runfolder import load_model
+
+        run_dir = resolve_run(config.run)
+        model, _, info = load_model(run_dir, "cpu")
+        super().__init__(config, model, info, str(run_dir))
+        self.run_dir = run_dir

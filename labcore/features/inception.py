@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -229,7 +230,13 @@ class FIDInceptionV3(nn.Module):
 
 def load_fid_weights(net: FIDInceptionV3, path: Path) -> None:
     """Load a ``pt_inception-2015-12-05`` state dict into ``net``, or say what does not match."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise ValueError(
+            f"{path} is not a PyTorch weights file ({str(exc).splitlines()[0]}); the "
+            f"inception-v3-fid extractor needs {WEIGHTS_FILE}"
+        ) from None
     if not isinstance(state, dict):
         raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__})")
     expected = {k: v.shape for k, v in net.state_dict().items()}
@@ -247,7 +254,9 @@ def load_fid_weights(net: FIDInceptionV3, path: Path) -> None:
 
 @dataclasses.dataclass
 class InceptionV3FIDConfig:
-    weights: str = hp("", f"path of {WEIGHTS_FILE} ('': the {WEIGHTS_ENV} environment variable)")
+    weights: str = hp(
+        "", f"path of {WEIGHTS_FILE} ('': the {WEIGHTS_ENV} environment variable)", path=True
+    )
     logits_bias: bool = hp(
         False, "add the fc bias to the logits (torch-fidelity and torchmetrics leave it out of IS)"
     )

@@ -1,9 +1,11 @@
 """Sample-based metrics of generative models: batched tensor code on features or logits.
 
 Metric components (registered by the built-in ``metrics`` plugin): ``fid``, ``kid``, ``mmd``,
-``is``, ``1nn`` and ``prdc``; each is state + ``update`` + ``compute`` + ``reset``
-(:class:`Metric`). The functions beneath them work on whole feature tensors and can be used alone.
-:func:`evaluate_generative` runs the ``[evaluate]`` section of a recipe (:class:`EvaluateConfig`).
+``is``, ``mode_score``, ``wasserstein``, ``1nn`` and ``prdc``; each is state + ``update`` +
+``compute`` + ``reset`` (:class:`Metric`). The functions beneath them work on whole feature
+tensors and can be used alone. :func:`evaluate_generative` runs the ``[evaluate]`` section of a
+recipe (:class:`EvaluateConfig`). docs/metrics.md says where the definitions differ from other
+tools'.
 """
 
 from labcore.metrics.base import FeatureSetsMetric, Metric
@@ -19,9 +21,11 @@ from labcore.metrics.kernel import (
     median_bandwidth,
     mmd2_unbiased,
 )
+from labcore.metrics.mode_score import ModeScore
 from labcore.metrics.nn import PRDC, OneNN, knn_radii, kth_neighbour, one_nn_accuracy, prdc
+from labcore.metrics.wasserstein import Wasserstein, sliced_wasserstein1, wasserstein1
 
-BUILTIN_METRICS = (FID, KID, MMD, InceptionScore, OneNN, PRDC)
+BUILTIN_METRICS = (FID, KID, MMD, InceptionScore, ModeScore, Wasserstein, OneNN, PRDC)
 
 __all__ = [
     "BUILTIN_METRICS",
@@ -35,8 +39,10 @@ __all__ = [
     "GaussianStats",
     "InceptionScore",
     "Metric",
+    "ModeScore",
     "OneNN",
     "PolynomialKernel",
+    "Wasserstein",
     "compare",
     "evaluate_generative",
     "frechet_distance",
@@ -47,4 +53,6 @@ __all__ = [
     "kth_neighbour",
     "one_nn_accuracy",
     "prdc",
+    "sliced_wasserstein1",
+    "wasserstein1",
 ]

@@ -27,20 +27,31 @@ from labcore.components import Component
 
 Reduction = Literal["sum", "cat"]
 
+SIDE_NAMES = {"real": "real", "fake": "generated"}
+"""How messages name the two sides of a two-sample metric."""
+
 
 class Metric(Component):
     """Base class of metric components.
 
     Subclasses set ``name``, ``Config`` (options named as the ``[evaluate]`` keys that set them),
-    ``input`` (the extractor output they read: ``"features"`` or ``"logits"``) and ``two_sample``,
-    declare their state in ``__init__`` with :meth:`add_state`, and implement :meth:`update` and
-    :meth:`compute`. ``compute`` returns a dict of floats; facts worth recording beside the values
-    (a resolved bandwidth, an effective subset size, warnings) go to ``self.notes``.
+    ``input`` (the extractor output they read: ``"features"`` or ``"logits"``), ``two_sample``,
+    ``higher_is_better`` (per output key) and ``state_version``, declare their state in
+    ``__init__`` with :meth:`add_state`, and implement :meth:`update` and :meth:`compute`.
+    ``compute`` returns a dict of floats; facts worth recording beside the values (a resolved
+    bandwidth, an effective subset size, warnings) go to ``self.notes``.
     """
 
     kind: ClassVar[str] = "metric"
     input: ClassVar[str] = "features"
     two_sample: ClassVar[bool] = True
+    higher_is_better: ClassVar[dict[str, bool | None]] = {}
+    """Per output key of ``compute()``: True when higher values are better, False when lower,
+    None when neither (a standard deviation; a score whose ideal lies in the middle)."""
+    state_version: ClassVar[int] = 1
+    """Raise it whenever the meaning or layout of the real side's state changes: the reference
+    cache keys each metric's state with it (and with the state names), so stale state is never
+    reused."""
 
     def __init__(self, config: Any = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -120,6 +131,26 @@ class Metric(Component):
             self._derived = {}
         return "real" if real else "fake"
 
+    def check_rows(self, x: torch.Tensor, side: str, what: str = "features") -> None:
+        """A ValueError naming the metric and ``side`` unless ``x`` is ``(N, D)`` and finite.
+
+        Non-finite values would otherwise give silent numbers (k-NN metrics) or fail deep in a
+        linear-algebra routine (FID).
+        """
+        if x.dim() != 2:
+            raise ValueError(
+                f"{self.name}: expects {what} of shape (N, D), got {tuple(x.shape)} on the "
+                f"{SIDE_NAMES[side]} side"
+            )
+        bad_rows = (~torch.isfinite(x)).any(1)
+        if bool(bad_rows.any()):
+            first = bad_rows.nonzero()[:5, 0].tolist()
+            raise ValueError(
+                f"{self.name}: {int(bad_rows.sum())} of the {x.shape[0]} {SIDE_NAMES[side]} "
+                f"{what} vectors hold NaN or infinite values (rows {first} of this batch); "
+                "the samples or the extractor produced them: fix those first"
+            )
+
     def cat(self, name: str) -> torch.Tensor:
         """The concatenation of the ``cat`` state ``name``, or a ValueError when it is empty."""
         parts = getattr(self, name)
@@ -129,6 +160,16 @@ class Metric(Component):
         return torch.cat(parts) if len(parts) > 1 else parts[0]
 
     # -- reference side -----------------------------------------------------------------------
+
+    def reference_layout(self) -> dict[str, Any]:
+        """What the cached real side of this metric depends on besides the data and the options:
+        the class, its ``state_version`` and the names and reductions of its ``real_`` states."""
+        cls = type(self)
+        return {
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "state_version": self.state_version,
+            "real_states": {n: r for n, r in self._reductions.items() if n.startswith("real_")},
+        }
 
     def reference_state(self) -> dict[str, Any]:
         """The real side's state and what is derived from it alone, to cache with the split."""
@@ -175,6 +216,27 @@ class FeatureSetsMetric(Metric):
 
     def update(self, x: torch.Tensor, real: bool = False) -> None:
         side = self.side(real)
-        if x.dim() != 2:
-            raise ValueError(f"{self.name} expects features of shape (N, D), got {tuple(x.shape)}")
+        self.check_rows(x, side)
         getattr(self, f"{side}_x").append(x.detach())
+
+    def min_samples(self) -> int:
+        """Samples each side needs at least (leave-one-out statistics need two)."""
+        return 2
+
+    def sides(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The real and the generated features, ``(N, D)`` and ``(M, D)`` on the real side's
+        device, or a ValueError when a side has too few samples or the widths differ."""
+        real, fake = self.cat("real_x"), self.cat("fake_x")
+        for side, x in (("real", real), ("fake", fake)):
+            if x.shape[0] < self.min_samples():
+                raise ValueError(
+                    f"{self.name}: needs at least {self.min_samples()} samples per side, the "
+                    f"{SIDE_NAMES[side]} side has {x.shape[0]}"
+                )
+        if real.shape[1] != fake.shape[1]:
+            raise ValueError(
+                f"{self.name}: the real features are {real.shape[1]}-dimensional, the generated "
+                f"ones {fake.shape[1]}-dimensional; both sides need the same extractor"
+            )
+        self.notes.update(num_real=real.shape[0], num_fake=fake.shape[0])
+        return real, fake.to(real.device)

@@ -9,10 +9,11 @@
     knn_k = 5
     [evaluate.extractor]
     name = "classifier"          # a feature extractor component + its hyperparameters
-    run = "outputs/classifier-digits/20250101-120000"
+    run = "{out}/classifier-digits"
 
 A metric's options are the ``[evaluate]`` keys of the same name as its ``Config`` fields
-(``kid_subsets`` for KID, ``knn_k`` for precision/recall, ``chunk_size`` for every pairwise metric).
+(``kid_subsets`` for KID, ``knn_k`` for precision/recall, ``chunk_size`` for every pairwise metric,
+``seed`` for KID's subsets and the sliced Wasserstein distance's directions).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ class EvaluateConfig:
     """Hyperparameters of the generative evaluation (the ``[evaluate]`` section)."""
 
     split: str = hp("test", "dataset split the real images come from")
-    metrics: list[str] = hp([], "sample-based metrics to compute: fid, kid, mmd, is, 1nn, prdc")
+    metrics: list[str] = hp(
+        [], "sample-based metrics: fid, kid, mmd, is, mode_score, wasserstein, 1nn, prdc"
+    )
     num_samples: int = hp(1000, "generated samples drawn for the metrics")
     num_real: int = hp(
         0, "real images used, a fixed random subset of the split (0: as many as num_samples)"
@@ -37,13 +40,21 @@ class EvaluateConfig:
     seed: int = hp(0, "seed of the sample generator and of KID's subsets")
     extractor: dict = hp({}, "[evaluate.extractor]: the feature extractor's name + hyperparameters")
     cache_dir: str = hp(
-        "", "reference statistics cache ('': $LABCORE_CACHE_DIR or ~/.cache/labcore/reference)"
+        "",
+        "reference statistics cache ('': $LABCORE_CACHE_DIR or ~/.cache/labcore/reference)",
+        path=True,
     )
     is_splits: int = hp(10, "Inception Score: splits for the mean and standard deviation")
     kid_subsets: int = hp(100, "KID: random subsets averaged (0: one estimate on all samples)")
-    kid_subset_size: int = hp(1000, "KID: samples per subset and side")
+    kid_subset_size: int = hp(
+        1000, "KID: samples per subset and side (not below the smaller side: one estimate on all)"
+    )
     knn_k: int = hp(5, "precision/recall, density/coverage: k of the k-NN radii")
     mmd_bandwidth: float = hp(0.0, "Gaussian MMD: kernel bandwidth (0: median heuristic)")
+    wasserstein_exact_max: int = hp(
+        2000, "Wasserstein: largest side solved exactly (above it: the sliced distance)"
+    )
+    wasserstein_projections: int = hp(1000, "Wasserstein: random directions of the sliced one")
 
     def __post_init__(self) -> None:
         positive = {
@@ -53,6 +64,8 @@ class EvaluateConfig:
             "is_splits": self.is_splits,
             "kid_subset_size": self.kid_subset_size,
             "knn_k": self.knn_k,
+            "wasserstein_exact_max": self.wasserstein_exact_max,
+            "wasserstein_projections": self.wasserstein_projections,
         }
         for key, value in positive.items():
             if value < 1:
@@ -67,6 +80,6 @@ class EvaluateConfig:
         if self.metrics and not self.extractor.get("name"):
             raise ValueError(
                 "metrics need a feature extractor: add an [evaluate.extractor] table with its "
-                'name, e.g. name = "classifier" and run = "<classifier run folder>", or '
-                'name = "inception-v3-fid"'
+                'name, e.g. name = "lenet5-digits" (shipped with labcore), or name = "classifier" '
+                'and run = "<classifier run folder>", or name = "inception-v3-fid"'
             )

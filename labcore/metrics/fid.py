@@ -162,6 +162,7 @@ class FID(Metric):
 
     name = "fid"
     Config = FIDConfig
+    higher_is_better = {"fid": False}
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
@@ -173,8 +174,7 @@ class FID(Metric):
 
     def update(self, x: torch.Tensor, real: bool = False) -> None:
         side = self.side(real)
-        if x.dim() != 2:
-            raise ValueError(f"FID expects features of shape (N, D), got {tuple(x.shape)}")
+        self.check_rows(x, side)
         x64 = x.detach().double()
         n = getattr(self, f"{side}_n") + x.shape[0]
         setattr(self, f"{side}_n", n)
@@ -188,6 +188,11 @@ class FID(Metric):
         n = int(getattr(self, f"{side}_n"))
         if n == 0:
             raise ValueError(f"FID has no {side} samples; call update() first")
+        if n < 2:
+            raise ValueError(
+                f"fid: a covariance needs at least 2 samples, the "
+                f"{'real' if side == 'real' else 'generated'} side has {n}"
+            )
         samples = getattr(self, f"{side}_samples")
         kept = torch.cat(samples) if samples and sum(s.shape[0] for s in samples) == n else None
         total, outer = getattr(self, f"{side}_sum"), getattr(self, f"{side}_outer")
@@ -203,6 +208,11 @@ class FID(Metric):
     def compute(self) -> dict[str, float]:
         real, fake = self.stats("real"), self.stats("fake")
         dim = real.mu.shape[0]
+        if fake.mu.shape[0] != dim:
+            raise ValueError(
+                f"fid: the real features are {dim}-dimensional, the generated ones "
+                f"{fake.mu.shape[0]}-dimensional; both sides need the same extractor"
+            )
         messages = [
             f"FID: the {side} side has {stats.n} samples of {dim}-dimensional features "
             f"(N <= D): its covariance is singular (rank at most N - 1), so the FID is biased "

@@ -97,7 +97,15 @@ def sample_generator(seed: int, index: int, device: torch.device) -> torch.Gener
 
 
 def _metric_key(metric: Metric) -> str:
-    return f"{metric.name}:{ReferenceCache.digest(metric.options())[:16]}"
+    """The name a metric's real-side state has in a cache entry: its options and its state
+    layout (:meth:`~labcore.metrics.base.Metric.reference_layout`), hashed."""
+    identity = {"options": metric.options(), **metric.reference_layout()}
+    return f"{metric.name}:{ReferenceCache.digest(identity)[:16]}"
+
+
+def higher_is_better(metrics: list[Metric]) -> dict[str, bool | None]:
+    """Each output key's direction, as its metric declares it."""
+    return {key: value for m in metrics for key, value in m.higher_is_better.items()}
 
 
 def load_reference(
@@ -244,6 +252,7 @@ def evaluate_generative(
         "value_range": list(value_range),
         "seed": config.seed,
         "metrics": {m.name: {"options": m.options(), **m.notes} for m in metrics},
+        "higher_is_better": higher_is_better(metrics),
         "reference": reference,
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -312,6 +321,7 @@ def compare(
         "num_real": _count(real),
         "num_generated": _count(fake),
         "metrics": {m.name: {"options": m.options(), **m.notes} for m in metrics},
+        "higher_is_better": higher_is_better(metrics),
         "reference": reference,
     }
     return values, details

@@ -56,6 +56,7 @@ class InceptionScore(Metric):
     Config = InceptionScoreConfig
     input = "logits"
     two_sample = False
+    higher_is_better = {"is": True, "is_std": None}
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
@@ -63,8 +64,7 @@ class InceptionScore(Metric):
 
     def update(self, x: torch.Tensor, real: bool = False) -> None:
         side = self.side(real)
-        if x.dim() != 2:
-            raise ValueError(f"IS expects logits of shape (N, C), got {tuple(x.shape)}")
+        self.check_rows(x, side, "logits")
         getattr(self, f"{side}_logits").append(x.detach())
 
     def compute(self) -> dict[str, float]:

@@ -44,6 +44,17 @@ from labcore.schema import hp
 
 MARGIN = 2
 """Extra float32 candidates kept per point beyond the k wanted."""
+UNIT_ROUNDOFF_F64 = 2.0**-53
+
+
+def expansion_error_f64(dim: int) -> float:
+    """Bound on a float64 ``||a||^2 + ||b||^2 - 2 a.b``'s error, per unit of ``||a||^2 + ||b||^2``.
+
+    Each ``dim``-term dot product errs by at most ``dim u`` times the product of the norms
+    (Higham, 2002, "Accuracy and Stability of Numerical Algorithms", eq. 3.5); with the three of
+    them and the two additions, ``(2 dim + 4) u`` bounds the whole.
+    """
+    return (2 * dim + 4) * UNIT_ROUNDOFF_F64
 
 
 def _fold(values, index, rows: slice, tile: torch.Tensor, first_col: int) -> None:
@@ -95,15 +106,30 @@ def _candidates(query: Points, ref: Points, keep: int, leave_one_out: bool, chun
 
 def _exact_rows(query: Points, ref: Points, rows: torch.Tensor, k: int, leave_one_out: bool,
                 chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The k-th nearest neighbour of query rows ``rows``, in float64 against all of ``ref``."""
+    """The k-th nearest neighbour of query rows ``rows``, in float64 against all of ``ref``.
+
+    The float64 expansion (a matrix product) ranks all of ``ref``; the entries it cannot order
+    against the k-th one (within twice its error bound) are recomputed as differences, the same
+    arithmetic as :func:`~labcore.metrics.pairwise.exact_sq_dist`, so a distance found here
+    equals the one every later comparison computes for the same pair, ties included.
+    """
     sq_dist = torch.empty(len(rows), dtype=torch.float64, device=rows.device)
     index = torch.empty(len(rows), dtype=torch.int64, device=rows.device)
+    ref_sq_max = ref.sq.max().double() * 1.01  # float32 norms, well within 1%
     for part in chunks(len(rows), max(1, chunk * chunk // len(ref))):
         dist = exact_sq_dist_rows(query, rows[part], ref, chunk)
         if leave_one_out:
             dist[torch.arange(dist.shape[0], device=rows.device), rows[part]] = float("inf")
-        every = torch.arange(len(ref), device=rows.device).expand(dist.shape[0], -1)
-        sq_dist[part], index[part] = _kth_exact(dist, every, k)
+        rough = dist.kthvalue(k, dim=1).values
+        rows_sq = query.exact(rows[part]).square().sum(1)
+        window = 2 * expansion_error_f64(query.dim) * (rows_sq + ref_sq_max)
+        below = (dist < (rough - window)[:, None]).sum(1)
+        row, col = ((dist - rough[:, None]).abs() <= window[:, None]).nonzero(as_tuple=True)
+        near = torch.full_like(dist, float("inf"))
+        near[row, col] = exact_sq_dist(query, rows[part][row], ref, col, chunk)
+        near, order = near.sort(dim=1, stable=True)
+        rank = (k - 1 - below)[:, None]
+        sq_dist[part], index[part] = near.gather(1, rank)[:, 0], order.gather(1, rank)[:, 0]
     return sq_dist, index
 
 
@@ -261,10 +287,11 @@ class OneNN(FeatureSetsMetric):
 
     name = "1nn"
     Config = OneNNConfig
+    # 0.5 is ideal: higher means separable sets, lower means memorised training samples.
+    higher_is_better = {"1nn": None, "1nn_real": None, "1nn_fake": None}
 
     def compute(self) -> dict[str, float]:
-        real, fake = self.cat("real_x"), self.cat("fake_x")
-        self.notes.update(num_real=real.shape[0], num_fake=fake.shape[0])
+        real, fake = self.sides()
         return one_nn_accuracy(real, fake, self.config.chunk_size)
 
 
@@ -283,16 +310,25 @@ class PRDC(FeatureSetsMetric):
 
     name = "prdc"
     Config = PRDCConfig
+    higher_is_better = {"precision": True, "recall": True, "density": True, "coverage": True}
+
+    def min_samples(self) -> int:
+        return self.config.knn_k + 1
 
     def derived_reference(self) -> dict[str, Any]:
         if "real_sq_radii" not in self._derived:
+            real = self.cat("real_x")
+            if real.shape[0] < self.min_samples():
+                raise ValueError(
+                    f"prdc: needs at least knn_k + 1 = {self.min_samples()} samples per side, "
+                    f"the real side has {real.shape[0]}"
+                )
             self._derived["real_sq_radii"] = _knn_sq_radii(
-                self.cat("real_x"), self.config.knn_k, self.config.chunk_size
+                real, self.config.knn_k, self.config.chunk_size
             )
         return {"real_sq_radii": self._derived["real_sq_radii"]}
 
     def compute(self) -> dict[str, float]:
-        real, fake = self.cat("real_x"), self.cat("fake_x")
-        self.notes.update(num_real=real.shape[0], num_fake=fake.shape[0])
+        real, fake = self.sides()
         r2 = self.derived_reference()["real_sq_radii"]
-        return _prdc(real, fake.to(real.device), r2, self.config.knn_k, self.config.chunk_size)
+        return _prdc(real, fake, r2, self.config.knn_k, self.config.chunk_size)

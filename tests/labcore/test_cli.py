@@ -1,14 +1,19 @@
 """The command line end to end, as a user runs it: real subprocesses, real files."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 import torch
+
+from labcore import recipe_docs
+from labcore.schema import describe
 
 TOY_DIR = Path(__file__).parent / "toy_plugins"
 TOY = TOY_DIR / "toy.toml"
@@ -35,6 +40,10 @@ def test_run_writes_a_complete_run_folder(cli, run_folder, tmp_path):
     folder = run_folder(tmp_path)
     assert folder.parent.name == "toy"
     assert "test/accuracy:" in result.stdout
+    # the end of a run says how long it took and where its report is; the evaluation is not silent
+    assert re.search(r"finished 20 steps in [0-9.]+ s; report: (.+)\n", result.stdout)
+    assert f"report: {folder / 'report.html'}" in result.stdout
+    assert "final evaluation: the model's metrics on the test split" in result.stderr
     log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "loss" in r] == [5, 10, 15, 20]
     env = json.loads((folder / "env.json").read_text())
@@ -153,7 +162,21 @@ def test_corrupt_checkpoint_is_named_and_fallback_is_explicit(cli, run_folder, t
     ("args", "message"),
     [
         (["run", TOY, "--set", "model.hiden=3"], "did you mean model.hidden?"),
+        (["run", TOY, "--set", "model.nam=3"], "did you mean model.name?"),
+        (["run", TOY, "--set", "data.nme=3"], "did you mean data.name?"),
+        (["run", TOY, "--set", 'model.name="toy-mpl"'], "Did you mean 'toy-mlp'?"),
+        (["run", TOY, "--set", "trian.max_steps=3"], "did you mean train?"),
+        (["run", TOY, "--set", "train.max_step=3"], "did you mean train.max_steps?"),
+        (["run", TOY, "--set", "optimizer.lrr=3"], "did you mean optimizer.lr?"),
+        (["run", TOY, "--set", "schedule.nme=3"], "did you mean schedule.name?"),
+        (["run", TOY, "--set", "evaluate.splt=3"], "did you mean evaluate.split?"),
+        (["run", TOY, "--set", "evaluate.extractor.nam=3"],
+         "did you mean evaluate.extractor.name?"),
+        (["run", TOY, "--set", 'evaluate.extractor.name="clasifier"'],
+         "Did you mean 'classifier'?"),
+        (["run", TOY, "--set", "train.batch_size=1000"], "lower train.batch_size"),
         (["run", "no-such-recipe"], "no recipe file 'no-such-recipe'"),
+        (["run", "gan-digit"], "did you mean gan-digits?"),
         (["run", TOY, "--set", "run.precision=16-mixed"], "needs CUDA"),
         (["run", TOY, "--seeds", "x"], "expected seeds like 0-9"),
         (["run", TOY, "--set", 'evaluate.metrics=["fid"]', "--set",
@@ -167,8 +190,9 @@ def test_usage_errors_exit_2_with_a_clear_message(cli, tmp_path, args, message):
 
 
 def test_a_wrong_extractor_fails_before_training(cli, tmp_path):
-    result = cli("run", "gan-digits", "--set", f"evaluate.extractor.run={str(tmp_path)!r}",
-                 "--out", tmp_path / "out", check=2)
+    result = cli("run", "gan-digits", "--set", 'evaluate.extractor.name="classifier"',
+                 "--set", f"evaluate.extractor.run={str(tmp_path)!r}", "--out", tmp_path / "out",
+                 check=2)
     assert "[evaluate.extractor]" in result.stderr and "classifier-digits" in result.stderr
     assert not list((tmp_path / "out").glob("*/*"))
 
@@ -200,3 +224,91 @@ def test_help_and_module_entry_point(labcore_cli):
     for command in ("run", "resume", "evaluate", "sample", "report", "plugins", "recipes"):
         assert command in result.stdout
     assert "--set" in labcore_cli("run", "--help", check=0).stdout
+
+
+def test_recipes_lists_one_sentence_and_the_time_of_each_recipe(labcore_cli):
+    lines = labcore_cli("recipes", check=0).stdout.splitlines()
+    families = r"\[(gan|vae|graph|sequence|classifier)\]"
+    bundled = [line for line in lines if re.search(families, line)]
+    assert len(bundled) >= 30
+    for line in bundled:
+        name, time, rest = re.fullmatch(r"(\S+)\s+(.+?)\s+\[\w+\] (.*)", line).groups()
+        assert re.fullmatch(r"[0-9.]+ (s|min|h)", time), f"{name}: no expected time ({time})"
+        assert rest.endswith(".") and "…" not in rest, f"{name}: not one sentence: {rest}"
+
+
+def test_recipes_name_prints_the_whole_description_and_the_toml(labcore_cli):
+    text = labcore_cli("recipes", "gan-digits", check=0).stdout
+    head, _, body = text.partition("\n[run]")
+    assert "gan-digits  [gan] " in head and "Time: about" in head
+    assert len(head.strip().splitlines()) >= 3  # the name, the description, the time
+    assert tomllib.loads("[run]" + body)["model"]["name"] == "gan"
+
+
+def test_a_misspelled_recipe_name_gets_a_suggestion(labcore_cli):
+    result = labcore_cli("recipes", "gan-digit", check=2)
+    assert "did you mean gan-digits?" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_print_recipe_shows_the_resolved_recipe_and_trains_nothing(cli, tmp_path):
+    result = cli("run", TOY, "--print-recipe", "--set", "model.hidden=7", "--out", tmp_path)
+    recipe = tomllib.loads(result.stdout)
+    assert recipe["model"]["hidden"] == 7 and recipe["model"]["dropout"] == 0.2  # a default
+    assert recipe["train"]["max_steps"] == 20 and recipe["train"]["keep_checkpoints"] == 3
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_dry_run_builds_the_dataset_and_model_and_says_their_sizes(cli, tmp_path):
+    result = cli("run", TOY, "--dry-run", "--set", "model.hidden=7", "--out", tmp_path)
+    tomllib.loads(result.stdout)  # the summary lines are TOML comments
+    # toy-mlp: Linear(4, 7) + Linear(7, 2); toy-blobs: 256 examples per split
+    assert "# model toy-mlp: 51 parameters (51 trainable); optimizers: main" in result.stdout
+    assert "# dataset toy-blobs: train 256, val 256, test 256" in result.stdout
+    assert "# training: 20 steps of batch 32 (8 steps per epoch)" in result.stdout
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+    failed = cli("run", TOY, "--dry-run", "--set", "train.batch_size=1000", check=2)
+    assert "lower train.batch_size" in failed.stderr
+
+
+def test_recipe_keys_list_every_key_of_the_host_sections(labcore_cli):
+    text = labcore_cli("recipes", "--keys", check=0).stdout
+    for section, schema in recipe_docs.section_schemas().items():
+        block = text.split(f"[{section}]", 1)[1].split("\n\n", 1)[0]
+        for name, type_name, _, doc in describe(schema):
+            assert f"  {name}: {type_name} = " in block and doc in block
+    assert '  name: str = "adam"' in text and 'name = "sgd": lr = ' in text
+
+
+def test_docs_recipes_md_is_generated_from_the_schemas():
+    committed = (Path(__file__).parents[2] / "docs" / "recipes.md").read_text()
+    assert committed == recipe_docs.keys_markdown(), (
+        "docs/recipes.md is out of date: labcore recipes --keys --markdown > docs/recipes.md"
+    )
+
+
+@pytest.mark.parametrize(("recipe", "root"), [("lenet5-mnist", "mnist"), ("gcn-cora", "planetoid")])
+def test_missing_data_files_exit_2_and_leave_no_run_folder(labcore_cli, tmp_path, recipe, root):
+    empty = tmp_path / root
+    empty.mkdir()
+    result = labcore_cli("run", recipe, "--set", f"data.root={str(empty)!r}",
+                         "--out", tmp_path / "out", check=2)
+    assert "set data.root" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_generative_commands_asked_the_impossible_exit_2(labcore_cli, run_folder, tmp_path):
+    steps = ["--set", "train.max_steps=2", "--set", "train.sample_every=0"]
+    labcore_cli("run", "gan-digits", *steps, "--set", "evaluate.metrics=[]",
+                "--out", tmp_path / "gan", check=0)
+    gan = run_folder(tmp_path / "gan")
+    result = labcore_cli("sample", gan, "-o", tmp_path / "x.png", "--class", "3", check=2)
+    assert "unconditional" in result.stderr and "--class" in result.stderr
+    missing = tmp_path / "no-classifier"
+    result = labcore_cli("evaluate", gan, "--set", 'evaluate.metrics=["fid"]',
+                         "--set", 'evaluate.extractor.name="classifier"',
+                         "--set", f"evaluate.extractor.run={str(missing)!r}", check=2)
+    assert "labcore run classifier-digits" in result.stderr and "Traceback" not in result.stderr
+
+    labcore_cli("run", "pix2pix-edges2digits", *steps, "--out", tmp_path / "p2p", check=0)
+    result = labcore_cli("sample", run_folder(tmp_path / "p2p"), "-o", tmp_path / "y.png", check=2)
+    assert "labcore translate" in result.stderr and "Traceback" not in result.stderr

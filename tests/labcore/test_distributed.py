@@ -1,6 +1,8 @@
-"""Data-parallel training through torchrun, on gloo with two CPU processes."""
+"""Data-parallel training in several processes, on gloo with two CPU processes."""
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,7 @@ def test_generative_evaluation_is_the_same_with_one_or_two_processes(labcore_cli
     labcore_cli("run", "classifier-digits", "--set", "train.max_steps=2", "--out", tmp_path,
                 check=0)
     common = ["--set", "train.max_steps=2", "--set", "train.sample_every=0",
+              "--set", 'evaluate.extractor.name="classifier"',
               "--set", f"evaluate.extractor.run={json.dumps(str(tmp_path / 'classifier-digits'))}",
               "--set", "evaluate.num_samples=300", "--set", "evaluate.batch_size=128",
               "--set", f"evaluate.cache_dir={json.dumps(str(tmp_path / 'cache'))}"]
@@ -172,3 +175,80 @@ def test_bundled_recipes_train_with_two_processes(labcore_cli, tmp_path, recipe,
     state = torch.load(folder / "checkpoints" / "last.pt", weights_only=True)
     assert state["world_size"] == 2 and state["step"] == 4
     assert json.loads((folder / "status.json").read_text())["status"] == "finished"
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _start_long_run(tmp_path: Path):
+    """`labcore run --nproc 2` of the toy for minutes, once both processes train (log written)."""
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labcore", "--plugins-dir", TOY_DIR, "run", TOY, "--nproc", "2"]
+        + ["--out", tmp_path, "--set", "train.max_steps=100000", "--set", "train.log_every=1"]
+        + ["--set", "model.step_delay=0.02"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("toy/*/log.jsonl")):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
+    workers = _children(process.pid)
+    assert len(workers) == 2
+    return process, workers, next(tmp_path.glob("toy/*"))
+
+
+def _assert_interrupted(process, workers, folder, signum):
+    _, stderr = process.communicate(timeout=90)
+    assert process.returncode == 128 + signum, stderr
+    assert f"Resume with: labcore resume {folder}" in stderr
+    assert stderr.count("labcore: interrupted") == 1 and "Traceback" not in stderr
+    assert json.loads((folder / "status.json").read_text())["status"] == "interrupted"
+    state = torch.load(folder / "checkpoints" / "last.pt", weights_only=True)
+    assert state["step"] >= 1 and state["world_size"] == 2
+    assert not [pid for pid in workers if _alive(pid)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_launching_process_stops_every_process_with_a_checkpoint(
+    tmp_path, signum
+):
+    process, workers, folder = _start_long_run(tmp_path)
+    process.send_signal(signum)
+    _assert_interrupted(process, workers, folder, signum)
+
+
+def test_sigint_to_one_process_stops_them_all_at_the_same_step(tmp_path):
+    process, workers, folder = _start_long_run(tmp_path)
+    os.kill(workers[1], signal.SIGINT)
+    _assert_interrupted(process, workers, folder, signal.SIGINT)
+
+
+def test_a_killed_process_gives_one_line_and_stops_the_others(tmp_path):
+    process, workers, folder = _start_long_run(tmp_path)
+    os.kill(workers[1], signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    errors = [line for line in stderr.splitlines() if line.startswith("labcore: error:")]
+    assert errors == [
+        "labcore: error: process 1 of 2 was killed by SIGKILL; the run stopped (resume it from "
+        "its last checkpoint with `labcore resume`)"
+    ], stderr
+    assert "Traceback" not in stderr
+    assert json.loads((folder / "status.json").read_text())["status"] == "failed"
+    assert not [pid for pid in workers if _alive(pid)]

@@ -110,6 +110,14 @@ BROKEN = {
         r"built for labcore plugin API 0, but this labcore provides API 1; install a version of "
         r"the plugin made for it",
     ),
+    "iso_not_a_list": (
+        "import labcore\n\n@labcore.hookimpl\ndef labcore_models():\n    return 3\n",
+        r"labcore_models\(\) returned 3, not a list",
+    ),
+    "iso_exits_on_import": (
+        "import sys\n\nsys.exit(3)\n",
+        r"failed to import isolab_exits_on_import: SystemExit: 3",
+    ),
     "iso_newer_labcore": (
         "from labcore import FutureThing\n",
         r"failed to import isolab_newer_labcore: ImportError: cannot import name 'FutureThing' "
@@ -187,3 +195,47 @@ def test_the_plugin_that_had_the_name_first_keeps_working(site, labcore_cli, run
     # iso_taken_name is broken for claiming 'iso-linear'; iso_good, which had it, still runs it
     labcore_cli("run", "iso-line", "--out", tmp_path, env={"PYTHONPATH": str(site)}, check=0)
     assert (run_folder(tmp_path) / "checkpoints" / "last.pt").is_file()
+
+
+STEP_END_RAISES = """
+@labcore.hookimpl
+def labcore_step_end(run, step, logs):
+    raise RuntimeError("step hook failed")
+"""
+
+RUN_END_RAISES = """
+@labcore.hookimpl
+def labcore_run_end(run, status):
+    raise ValueError("end hook failed")
+"""
+
+
+def run_with_event_plugin(labcore_cli, tmp_path, *hooks):
+    """`labcore run` of iso-line with the good plugin and a plugin 'loud' made of ``hooks``."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "line.py").write_text(textwrap.dedent(GOOD))
+    (plugins / "iso-line.toml").write_text(RECIPE)
+    (plugins / "loud.py").write_text("import labcore\n" + "".join(hooks))
+    result = labcore_cli(
+        "--plugins-dir", plugins, "run", plugins / "iso-line.toml", "--out", tmp_path / "out"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    folder = next((tmp_path / "out").glob("*/*"))
+    assert '"status": "finished"' in (folder / "status.json").read_text()
+    assert (folder / "report.md").is_file()
+    return [line for line in result.stderr.splitlines() if "plugin 'loud'" in line]
+
+
+def test_an_event_hook_that_raises_is_one_warning_and_the_run_finishes(labcore_cli, tmp_path):
+    warnings = run_with_event_plugin(labcore_cli, tmp_path, STEP_END_RAISES, RUN_END_RAISES)
+    assert len(warnings) == 1, warnings  # broken at the first step: run_end is not called
+    assert re.search(r"labcore_step_end\(\) raised RuntimeError: step hook failed", warnings[0])
+    assert warnings[0].startswith("labcore: warning: ")
+
+
+def test_a_run_end_hook_that_raises_leaves_the_run_finished_and_reported(labcore_cli, tmp_path):
+    warnings = run_with_event_plugin(labcore_cli, tmp_path, RUN_END_RAISES)
+    assert len(warnings) == 1, warnings
+    assert re.search(r"labcore_run_end\(\) raised ValueError: end hook failed", warnings[0])

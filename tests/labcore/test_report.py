@@ -449,3 +449,46 @@ def test_report_command_names_bad_input(toy_runs, tmp_path):
     result = runner.invoke(report_cli.report, [str(tmp_path)])
     assert result.exit_code == 2
     assert "is neither a run folder nor a folder of runs" in result.output
+
+
+def test_report_command_writes_the_comparison_where_told_and_keeps_users_files(
+    toy_runs, tmp_path, monkeypatch
+):
+    _, folders = toy_runs
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(report_cli.report, [*map(str, folders), "-o", "cmp"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cmp" / "comparison.md").is_file() and not list(tmp_path.glob("*.md"))
+    again = runner.invoke(report_cli.report, [*map(str, folders), "--output", "cmp"])
+    assert again.exit_code == 0, again.output  # labcore's own files are rewritten
+    assert parse(tmp_path / "cmp" / "comparison.html").images
+
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "comparison.md").write_text("# my notes\n")
+    refused = runner.invoke(report_cli.report, [*map(str, folders), "-o", str(mine)])
+    assert refused.exit_code == 2
+    assert "comparison.md exists and was not written by `labcore report`" in refused.output
+    assert (mine / "comparison.md").read_text() == "# my notes\n"
+    assert not (mine / "comparison.html").exists() and not (mine / "comparison-curves.png").exists()
+
+
+def test_comparison_never_writes_through_a_link_or_over_a_users_page(tmp_path):
+    runs = [
+        make_run(tmp_path / "a" / "run", metrics={"fid": 1.0}),
+        make_run(tmp_path / "b" / "run", recipe=second_recipe(), metrics={"fid": 2.0}),
+    ]
+    out = tmp_path / "cmp"
+    compare.write_comparison(runs, out)
+    target = tmp_path / "elsewhere.md"
+    target.write_text(compare.MARKER)
+    (out / "comparison.md").unlink()
+    (out / "comparison.md").symlink_to(target)
+    with pytest.raises(FileExistsError, match="comparison.md exists"):
+        compare.write_comparison(runs, out)
+    (out / "comparison.md").unlink()
+    (out / "comparison.html").write_text("<html>a page of mine</html>")
+    with pytest.raises(FileExistsError, match="comparison.html exists"):
+        compare.write_comparison(runs, out)
+    assert (out / "comparison.html").read_text() == "<html>a page of mine</html>"

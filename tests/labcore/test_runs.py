@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,17 @@ def test_runs_command_from_the_command_line(labcore_cli, tmp_path):
     assert result.stdout.splitlines()[1].split()[:5] == [
         str(folder), "finished", "20/20", "test/accuracy", "0.75",
     ]  # fmt: skip
+
+
+def test_runs_shows_exactly_the_statuses_its_help_lists(labcore_cli, tmp_path):
+    help_text = " ".join(labcore_cli("runs", "--help", check=0).stdout.split())
+    listed = re.search(r"status \(([^)]*)\)", help_text).group(1)
+    assert re.findall(r"[a-z]+", listed.split(" for ")[0]) == [*runs.STATUSES[:-1], "or", "unknown"]
+    out = tmp_path / "outputs"
+    make_run(out / "toy" / "20260101-000000", status={"status": "paused", "step": 1})
+    make_run(out / "toy" / "20260102-000000")
+    for status in runs.STATUSES[:-1]:
+        make_run(out / status / "20260103-000000", status={"status": status, "step": 1})
+    rows = [line.split() for line in labcore_cli("runs", out, check=0).stdout.splitlines()[1:]]
+    assert sorted(r[1] for r in rows) == sorted([*runs.STATUSES[:-1], "unknown", "unknown"])
+

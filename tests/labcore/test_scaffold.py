@@ -21,7 +21,7 @@ def test_names_follow_the_plugin_name():
     assert names == PluginNames(
         dist="My-Flow.v2",
         package="my_flow_v2",
-        model="my-flow-v2",
+        model="my-flow-v2-mixture",
         dataset="my-flow-v2-moons",
         recipe="my-flow-v2-moons",
     )
@@ -42,6 +42,15 @@ def test_every_generated_file_parses():
     project = tomllib.loads(files["pyproject.toml"])["project"]
     assert project["entry-points"]["labcore"] == {"my_flow": "my_flow.plugin"}
     assert "LABCORE_PLUGIN_API = 1" in files["my_flow/plugin.py"]
+
+
+def test_the_model_does_not_claim_the_plugin_name():
+    # a plugin called my-gan starts from a neutral model, named for what it is
+    files = render(PluginNames.from_name("my-gan"))
+    model = files["my_gan/model.py"]
+    assert 'name = "my-gan-mixture"' in model and "class Mixture(labcore.Model)" in model
+    assert not any(word in model.lower() for word in ("vae", "variational", "autoencoder"))
+    assert "my-gan-mixture" in files["README.md"] and "'.[test]'" in files["README.md"]
 
 
 @pytest.mark.parametrize(
@@ -71,24 +80,29 @@ def test_an_existing_folder_is_never_overwritten(tmp_path):
 def test_names_taken_by_installed_plugins_are_refused(tmp_path):
     result = invoke("gan", "--dir", tmp_path / "gan")
     assert result.exit_code == 2
-    assert "model 'gan' is provided by plugin 'gan'" in result.output
+    assert "a plugin named 'gan' is already installed" in result.output
     assert not (tmp_path / "gan").exists()
 
 
 def test_new_plugin_installs_is_listed_runs_and_passes_its_tests(labcore_cli, run_folder, tmp_path):
     target = tmp_path / "my-flow"
     result = labcore_cli("new-plugin", "my-flow", "--dir", target, cwd=tmp_path, check=0)
-    assert "pip install -e" in result.stdout and (target / "pyproject.toml").is_file()
+    assert (target / "pyproject.toml").is_file()
+    # the next steps install pytest with the package before they use it
+    steps = [line.split("#")[0].strip() for line in result.stdout.splitlines()]
+    install = steps.index(f"pip install -e '{target}[test]'")
+    assert steps.index(f"python -m pytest {target}") > install
 
     python = install_package(target, tmp_path / "env")
     listing = run_cli("plugins", python=python, cwd=tmp_path, check=0).stdout
     assert "my_flow  (my-flow 0.1.0)\n" in listing
-    assert "models: my-flow\n    datasets: my-flow-moons\n    recipes: my-flow-moons" in listing
+    components = "models: my-flow-mixture\n    datasets: my-flow-moons\n    recipes: my-flow-moons"
+    assert components in listing
 
     out = tmp_path / "out"
     run = run_cli("run", "my-flow-moons", "--set", "train.max_steps=5", "--out", out,
                   python=python, cwd=tmp_path, check=0)
-    assert "test/neg_elbo:" in run.stdout
+    assert "test/nll:" in run.stdout
     assert (run_folder(out) / "checkpoints" / "last.pt").is_file()
 
     # the generated tests use labcore.testing, against the installed package

@@ -68,3 +68,28 @@ def test_describe_and_to_dict():
         "loss": "hinge",
         "layers": [32, 64],
     }
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"z_dim": 2**63}, r"model\.z_dim: 9223372036854775808 is out of range"),
+        ({"z_dim": -(2**63) - 1}, r"model\.z_dim: .* is out of range"),
+        ({"lr": float("nan")}, r"model\.lr: expected a number, got nan"),
+        ({"lr": 10**400}, r"model\.lr: 1000.* is too large for a float"),
+    ],
+)
+def test_numbers_no_tensor_or_seed_can_hold_are_refused(section, message):
+    with pytest.raises(SchemaError, match=message):
+        build(Config, section, "model")
+
+
+def test_the_extreme_64_bit_integers_are_accepted():
+    assert build(Config, {"z_dim": 2**63 - 1}, "model").z_dim == 2**63 - 1
+    assert build(Config, {"z_dim": -(2**63)}, "model").z_dim == -(2**63)
+
+
+@pytest.mark.parametrize("section", [3, [{"z_dim": 3}], "z_dim"])
+def test_a_section_that_is_not_a_table_is_refused(section):
+    with pytest.raises(SchemaError, match=r"\[model\]: expected a table of values"):
+        build(Config, section, "model")

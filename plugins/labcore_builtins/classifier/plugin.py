@@ -1,4 +1,5 @@
-"""Registers the classifier family: its models, recipes and the confusion-matrix report section."""
+"""Registers the classifier family: its models, recipes, the shipped LeNet-5 feature extractors
+(``lenet5-digits``, ``lenet5-mnist``) and the confusion-matrix report section."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from labcore_builtins.classifier.confusion import confusion_section
 from labcore_builtins.classifier.lenet import LeNet5
 from labcore_builtins.classifier.mlp import MLP
 from labcore_builtins.classifier.mobilenet import MobileNet
+from labcore_builtins.classifier.reference import EXTRACTORS
 from labcore_builtins.classifier.resnet import ResNet
 from labcore_builtins.classifier.vgg import VGG
 from labcore_builtins.recipes import bundled
@@ -22,6 +24,7 @@ RECIPES = (
     "lenet5-digits",
     "lenet5-mnist",
     "mlp-digits",
+    "optimizers-digits",
     "resnet-digits",
 )
 
@@ -29,6 +32,11 @@ RECIPES = (
 @labcore.hookimpl
 def labcore_models() -> list[type]:
     return MODELS
+
+
+@labcore.hookimpl
+def labcore_feature_extractors() -> list[type]:
+    return EXTRACTORS
 
 
 @labcore.hookimpl

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 import labcore
+from labcore.data import DataError
 from labcore_builtins.data.digits import DIGIT_NAMES
 from labcore_builtins.data.preprocess import ImageConfig, to_value_range
 from labcore_builtins.data.splits import stratified_split, tensor_splits
@@ -42,7 +43,7 @@ FASHION_NAMES = [
 def read_idx(path: str | Path) -> np.ndarray:
     """The array stored in the IDX file ``path``, gzip-compressed (detected by content) or raw.
 
-    Raises ValueError naming the file when it is not a complete IDX file.
+    Raises labcore.DataError (a ValueError) naming the file when it is not a complete IDX file.
     """
     path = Path(path)
     data = path.read_bytes()
@@ -50,18 +51,18 @@ def read_idx(path: str | Path) -> np.ndarray:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt gzip data ({exc}); replace the file") from exc
+            raise DataError(f"{path}: corrupt gzip data ({exc}); replace the file") from exc
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {data[:4].hex()})")
+        raise DataError(f"{path}: not an IDX file (bad magic number {data[:4].hex()})")
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"{path}: truncated IDX header; replace the file")
+        raise DataError(f"{path}: truncated IDX header; replace the file")
     shape = struct.unpack(f">{ndim}I", data[4:header])
     dtype = np.dtype(IDX_TYPES[data[2]])
     expected = header + math.prod(shape) * dtype.itemsize
     if len(data) != expected:
-        raise ValueError(
+        raise DataError(
             f"{path}: an IDX array of shape {shape} takes {expected} bytes, the file has "
             f"{len(data)}; it is truncated or corrupt, replace it"
         )
@@ -99,25 +100,46 @@ def idx_files(root: str | Path, prefixes: list[str]) -> dict[str, tuple[Path, Pa
     return {prefix: (paths[0], paths[1]) for prefix, paths in found.items()}
 
 
-def load_idx_images(root: str | Path, prefix: str) -> tuple[torch.Tensor, torch.Tensor]:
+def load_idx_images(
+    root: str | Path, prefix: str, num_classes: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Images and labels of one file pair under ``root``, ``prefix`` "train" or "t10k".
 
-    Returns images ``(N, 1, H, W)`` float32 in ``[0, 1]`` and labels ``(N,)`` int64.
+    Returns images ``(N, 1, H, W)`` float32 in ``[0, 1]`` and labels ``(N,)`` int64. Raises
+    labcore.DataError naming the file when the images are not bytes, or when a label falls
+    outside ``[0, num_classes)`` (a model's output has one entry per class: a label past the
+    last would fail in the middle of training).
     """
     image_path, label_path = idx_files(root, [prefix])[prefix]
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(
+        raise DataError(
             f"{image_path} has shape {images.shape} and {label_path} {labels.shape}; "
             "expected (N, H, W) images and (N,) labels of the same N"
         )
+    if images.dtype != np.uint8:
+        raise DataError(
+            f"{image_path} holds {images.dtype} values; MNIST images are unsigned bytes "
+            "(IDX type 0x08), replace the file"
+        )
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{label_path} holds {labels.dtype} labels; expected integers")
+    if num_classes is not None and len(labels):
+        bad = (labels < 0) | (labels >= num_classes)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{label_path}: label {int(labels[first])} of example {first} is outside "
+                f"0..{num_classes - 1} ({int(bad.sum())} such labels); the dataset has "
+                f"{num_classes} classes, replace the file"
+            )
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
 @dataclasses.dataclass(kw_only=True)
 class IdxConfig(ImageConfig):
-    root: str = labcore.hp(doc="folder holding the IDX files, gzip or raw")
+    root: str = labcore.hp(doc="folder holding the IDX files, gzip or raw", path=True)
     source: Literal["standard", "test-files"] = labcore.hp(
         "standard",
         "standard: train and val from the train-* files, test from t10k-*; "
@@ -150,14 +172,14 @@ class Mnist(labcore.Dataset):
         train_size = config.train_size or None
         if config.source == "standard":
             idx_files(config.root, ["train", "t10k"])
-            x, y = load_idx_images(config.root, "train")
-            x_test, y_test = load_idx_images(config.root, "t10k")
+            x, y = load_idx_images(config.root, "train", len(self.class_names))
+            x_test, y_test = load_idx_images(config.root, "t10k", len(self.class_names))
             if config.test_size:
                 keep = stratified_split(y_test, {"test": config.test_size}, config.split_seed)
                 x_test, y_test = x_test[keep["test"]], y_test[keep["test"]]
             sizes = {"val": config.val_size, "train": train_size}
         else:
-            x, y = load_idx_images(config.root, "t10k")
+            x, y = load_idx_images(config.root, "t10k", len(self.class_names))
             sizes = {"test": config.test_size, "val": config.val_size, "train": train_size}
         indices = stratified_split(y, sizes, config.split_seed)
         splits = tensor_splits(indices, x=to_value_range(x, config.value_range), y=y)

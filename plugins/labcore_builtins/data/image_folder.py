@@ -5,7 +5,10 @@
     root/dog/a.png
 
 Classes are the sub-folder names in sorted order. All images end up the same size and colour
-mode (resize the shorter side, then centre-crop), so the whole set is held as one tensor.
+mode (resize the shorter side, then centre-crop), so the whole set is held as one tensor. Pixels
+are scaled by each file's bit depth (16-bit PNGs included, see
+:mod:`labcore_builtins.data.pixels`); entries that are not regular files (a FIFO, a device) are
+skipped without being opened.
 """
 
 from __future__ import annotations
@@ -16,9 +19,14 @@ from typing import Literal
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 import labcore
+from labcore_builtins.data.pixels import (
+    GREY_MODES,
+    image_array,
+    is_regular_file,
+    read_image,
+)
 from labcore_builtins.data.preprocess import ImageConfig, resize_and_crop, to_value_range
 from labcore_builtins.data.splits import (
     check_fractions,
@@ -28,7 +36,6 @@ from labcore_builtins.data.splits import (
 )
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
-GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 LAYOUT = "root/<class name>/<image>.png (one sub-folder per class)"
 
 
@@ -48,6 +55,7 @@ def list_image_folder(root: str | Path) -> tuple[list[Path], list[int], list[str
         images = sorted(
             p for p in folder.iterdir()
             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            and is_regular_file(p)
         )
         if not images:
             raise FileNotFoundError(
@@ -57,16 +65,6 @@ def list_image_folder(root: str | Path) -> tuple[list[Path], list[int], list[str
         files += images
         labels += [index] * len(images)
     return files, labels, [p.name for p in class_dirs]
-
-
-def read_image(path: Path) -> Image.Image:
-    """The decoded image at ``path``; ValueError naming the file when pillow cannot read it."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"cannot read image {path}: {exc}; replace or remove the file") from exc
 
 
 def load_image_folder(
@@ -80,13 +78,13 @@ def load_image_folder(
     ``color`` "auto" reads grayscale when every image is single-channel, else RGB.
 
     Returns images ``(N, C, H, W)`` float32 in ``[0, 1]``, labels ``(N,)`` int64 and the class
-    names. Raises ValueError naming the file when an image is unreadable or differs in size.
+    names. Raises ValueError naming the file when an image is unreadable or differs in size
+    (labcore.DataError for an unreadable, corrupt or oversized file).
     """
     files, labels, class_names = list_image_folder(root)
     images = [resize_and_crop(read_image(path), resize, crop) for path in files]
     if color == "auto":
         color = "grayscale" if all(image.mode in GREY_MODES for image in images) else "rgb"
-    mode = "L" if color == "grayscale" else "RGB"
     arrays = []
     for path, image in zip(files, images, strict=True):
         if image.size != images[0].size:
@@ -95,15 +93,14 @@ def load_image_folder(
                 f"{images[0].size[0]}x{images[0].size[1]}; set data.resize and data.crop to "
                 "bring all images to one size"
             )
-        arrays.append(np.asarray(image.convert(mode), dtype=np.uint8))
-    pixels = torch.from_numpy(np.stack(arrays))
-    pixels = pixels.unsqueeze(1) if mode == "L" else pixels.permute(0, 3, 1, 2)
-    return pixels.float().div(255.0), torch.tensor(labels, dtype=torch.long), class_names
+        arrays.append(image_array(image, color))
+    pixels = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+    return pixels, torch.tensor(labels, dtype=torch.long), class_names
 
 
 @dataclasses.dataclass(kw_only=True)
 class ImageFolderConfig(ImageConfig):
-    root: str = labcore.hp(doc=f"the image folder: {LAYOUT}")
+    root: str = labcore.hp(doc=f"the image folder: {LAYOUT}", path=True)
     resize: int = labcore.hp(0, "resize the shorter side to this many pixels; 0 keeps the size")
     crop: int = labcore.hp(0, "centre-crop to crop x crop pixels after resizing; 0: no crop")
     color: Literal["auto", "grayscale", "rgb"] = labcore.hp(

@@ -20,6 +20,7 @@ import labcore
 from labcore.schema import build
 from labcore_builtins.data import Digits, Mnist, resize_and_crop, stratified_split, tensor_splits
 from labcore_builtins.data.image_folder import GREY_MODES, IMAGE_SUFFIXES, read_image
+from labcore_builtins.data.pixels import image_array
 from labcore_builtins.data.preprocess import ImageConfig, to_value_range
 from labcore_builtins.data.splits import check_fractions, fraction_sizes
 
@@ -150,21 +151,19 @@ def images_to_tensor(images: list[Image.Image], color: str, files: list[Path]) -
     """Same-size pillow images to ``(N, C, H, W)`` float32 in ``[0, 1]``."""
     if color == "auto":
         color = "grayscale" if all(im.mode in GREY_MODES for im in images) else "rgb"
-    mode = "L" if color == "grayscale" else "RGB"
     for path, image in zip(files, images, strict=True):
         if image.size != images[0].size:
             raise ValueError(
                 f"{path} gives a {image.size[0]}x{image.size[1]} image, {files[0]} a "
                 f"{images[0].size[0]}x{images[0].size[1]} one; set data.resize and data.crop"
             )
-    pixels = torch.from_numpy(np.stack([np.asarray(im.convert(mode), np.uint8) for im in images]))
-    pixels = pixels.unsqueeze(1) if mode == "L" else pixels.permute(0, 3, 1, 2)
-    return pixels.float().div(255.0)
+    pixels = torch.from_numpy(np.stack([image_array(im, color) for im in images]))
+    return pixels.permute(0, 3, 1, 2).contiguous()
 
 
 @dataclasses.dataclass(kw_only=True)
 class PairedFolderConfig(ImageConfig):
-    root: str = labcore.hp(doc=f"the folder of image pairs; layouts: {LAYOUTS}")
+    root: str = labcore.hp(doc=f"the folder of image pairs; layouts: {LAYOUTS}", path=True)
     layout: Literal["auto", "side-by-side", "folders"] = labcore.hp(
         "auto", "auto: folders when A/ and B/ sub-folders exist, else side-by-side"
     )

@@ -13,20 +13,27 @@ import click
 import numpy as np
 import torch
 
+from labcore.cli import handle_errors
 from labcore.images import save_grid, to_uint8
-from labcore_builtins.data.image_folder import IMAGE_SUFFIXES, read_image
+from labcore_builtins.data.image_folder import IMAGE_SUFFIXES
+from labcore_builtins.data.pixels import image_array, is_regular_file, read_image
 from labcore_builtins.data.preprocess import to_value_range
 
 BATCH = 256
 
 
 def input_files(path: Path) -> list[Path]:
-    """``path`` itself, or the image files of the folder ``path`` in name order."""
-    if path.is_file():
+    """``path`` itself, or the image files of the folder ``path`` in name order (regular files
+    only: a FIFO would block)."""
+    if not path.is_dir():
+        if not is_regular_file(path):
+            raise click.BadParameter(
+                f"{path} is neither a folder nor a regular file", param_hint="INPUTS"
+            )
         return [path]
     files = sorted(
         p for p in path.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and is_regular_file(p)
     )  # fmt: skip
     if not files:
         raise click.BadParameter(
@@ -41,7 +48,7 @@ def read_inputs(
 ) -> torch.Tensor:
     """``files`` as ``(N, *shape)`` float32 in ``value_range`` (grey for 1 channel, else RGB)."""
     channels, height, width = shape
-    mode = "L" if channels == 1 else "RGB"
+    color = "grayscale" if channels == 1 else "rgb"
     arrays = []
     for path in files:
         image = read_image(path)
@@ -51,8 +58,8 @@ def read_inputs(
                 "inputs (as its dataset's conditions)",
                 param_hint="INPUTS",
             )
-        arrays.append(np.asarray(image.convert(mode), np.uint8).reshape(height, width, -1))
-    pixels = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255.0
+        arrays.append(image_array(image, color))
+    pixels = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
     return to_value_range(pixels, value_range)
 
 
@@ -71,6 +78,7 @@ def read_inputs(
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
+@handle_errors
 def translate(run_dir: Path, inputs: Path, output: Path, seed: int, device: str) -> None:
     """Translate INPUTS (an image file or a folder of them) with RUN_DIR's image-to-image model.
 

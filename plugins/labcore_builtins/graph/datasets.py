@@ -166,7 +166,9 @@ class CSBM(labcore.Dataset):
 class PlanetoidConfig:
     graph: Literal["cora", "citeseer", "pubmed"] = labcore.hp("cora", "which citation graph")
     root: str = labcore.hp(
-        "data/planetoid", "folder with the raw ind.<graph>.* files, or with <graph>/ holding them"
+        "data/planetoid",
+        "folder with the raw ind.<graph>.* files, or with <graph>/ holding them",
+        path=True,
     )
     normalize_features: bool = labcore.hp(True, "scale each node's features to sum 1 (as GCN)")
     sparse_features: bool = labcore.hp(

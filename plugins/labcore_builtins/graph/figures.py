@@ -138,7 +138,7 @@ def filter_response_figure(model: Any, bundle: labcore.DataBundle, path: Path) -
     Raises:
         ValueError: when the model has no spectral layer (it is not ChebNet or a spectral CNN).
     """
-    layers = spectral_layers(model.selected_net())
+    layers = spectral_layers(model.net)
     if not layers:
         raise ValueError(f"model {model.name!r} has no spectral layer to draw a response of")
     spectrum = graph_spectrum(bundle)

@@ -4,24 +4,20 @@ All are trained full batch, one step being one epoch over the whole graph, with 
 of the nodes in ``graph.mask`` (see :mod:`labcore_builtins.graph.datasets`). They share one
 training procedure, :class:`NodeClassifier`, and differ only in their layers.
 
-Model selection on validation: after every step the model scores the validation nodes with its
-dropout off, and when the accuracy beats the best so far (ties broken by a lower validation loss)
-it copies its weights into the buffer ``selected_weights``. Evaluation, embeddings and filter
-responses use those selected weights (``select_on_val = true``, the default). Being buffers, they
-are saved in checkpoints, so a resumed run selects exactly as an uninterrupted one.
+Model selection on validation is the trainer's: the recipes evaluate after every step
+(``train.eval_every = 1``) and monitor the validation accuracy (``train.monitor =
+"val/accuracy"``), so the final evaluation, the embeddings and the filter responses of the report
+use the weights of the best validation accuracy (``checkpoints/best.pt``).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import math
 from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 import labcore
 from labcore.model import EvalContext, OptimizerFactory, StepContext
@@ -57,9 +53,6 @@ class NodeConfig:
     first_layer_weight_decay: float = labcore.hp(
         5e-4, "L2 penalty on the first layer (Kipf & Welling); [optimizer] weight_decay: the rest"
     )
-    select_on_val: bool = labcore.hp(
-        True, "evaluate with the weights of the step with the best validation accuracy"
-    )
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.num_layers < 1:
@@ -71,7 +64,7 @@ class NodeConfig:
 
 
 class NodeClassifier(labcore.Model):
-    """Base of the node classifiers: full-batch training with model selection on validation.
+    """Base of the node classifiers: full-batch training on the nodes of ``graph.mask``.
 
     Subclasses implement :meth:`make_convs` and may set ``activation`` and ``dense_input`` (see
     :class:`~labcore_builtins.graph.layers.GNNStack`).
@@ -84,19 +77,9 @@ class NodeClassifier(labcore.Model):
     def __init__(self, config: NodeConfig, info: dict[str, Any]) -> None:
         super().__init__(config, info)
         check_task(info, "node", self.name)
-        if config.select_on_val and info.get("num_val", 1) == 0:
-            raise ValueError(
-                f"model {self.name!r} selects its weights on the validation nodes, but the dataset "
-                "has none; give it validation nodes (e.g. data.num_val) or set "
-                "model.select_on_val = false"
-            )
         widths = [info["num_features"]] + [self.hidden_width()] * (config.num_layers - 1)
         convs = self.make_convs(widths, info["num_classes"])
         self.net = GNNStack(convs, config.dropout, self.activation, self.dense_input)
-        weights = parameters_to_vector(self.net.parameters()).detach().clone()
-        self.register_buffer("selected_weights", weights)
-        self.register_buffer("selected_score", torch.tensor([-1.0, math.inf]))
-        self.register_buffer("selected_step", torch.tensor(0))
 
     def hidden_width(self) -> int:
         """The input width of every layer after the first."""
@@ -124,57 +107,31 @@ class NodeClassifier(labcore.Model):
         loss = F.cross_entropy(logits[graph.mask], graph.y[graph.mask])
         ctx.step("main", loss)
         train_accuracy = accuracy(logits[graph.mask].detach(), graph.y[graph.mask])
-        logs = {"loss": loss.detach(), "accuracy": train_accuracy}
-        if self.config.select_on_val:
-            logs.update(self._select(graph, ctx.global_step + 1))
-        return logs
-
-    @torch.no_grad()
-    def _select(self, graph: Any, step: int) -> dict[str, float]:
-        """Score the validation nodes with the updated weights; keep them if they are the best."""
-        was_training = self.net.training
-        self.net.eval()
-        logits = self.net(graph.x, graph.edge_index)[graph.val_mask].float()
-        self.net.train(was_training)
-        labels = graph.y[graph.val_mask]
-        val_accuracy = float(accuracy(logits, labels))
-        val_loss = float(F.cross_entropy(logits, labels))
-        best_accuracy, best_loss = self.selected_score.tolist()
-        if val_accuracy > best_accuracy or (val_accuracy == best_accuracy and val_loss < best_loss):
-            self.selected_weights.copy_(parameters_to_vector(self.net.parameters()))
-            self.selected_score.copy_(torch.tensor([val_accuracy, val_loss]))
-            self.selected_step.fill_(step)
-        return {"val_accuracy": val_accuracy, "val_loss": val_loss}
-
-    def selected_net(self) -> GNNStack:
-        """A copy of the network in eval mode with the weights evaluation uses: the selected
-        weights, or the current ones when ``select_on_val`` is off."""
-        net = copy.deepcopy(self.net).eval()
-        if self.config.select_on_val:
-            vector_to_parameters(self.selected_weights, net.parameters())
-        return net
+        return {"loss": loss.detach(), "accuracy": train_accuracy}
 
     @torch.no_grad()
     def evaluate(self, split: labcore.FullBatch, ctx: EvalContext) -> dict[str, float]:
-        """Accuracy and cross-entropy on the nodes of ``graph.mask``, and the selected step."""
-        net = self.selected_net()
+        """Accuracy and cross-entropy on the nodes of ``graph.mask``."""
         graph = next(iter(ctx.batches(split)))
-        logits = net(graph.x, graph.edge_index)[graph.mask].float()
+        logits = self.net(graph.x, graph.edge_index)[graph.mask].float()
         labels = graph.y[graph.mask]
         return {
             "accuracy": float(accuracy(logits, labels)),
             "loss": float(F.cross_entropy(logits, labels)),
-            "selected_step": float(self.selected_step),
         }
 
     @torch.no_grad()
     def embeddings(self, bundle: labcore.DataBundle) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(N, F_hidden)`` node embeddings (the input of the last layer, selected weights) and
-        the ``(N,)`` labels of every node of the bundle's graph."""
-        net = self.selected_net()
-        device = self.selected_weights.device
+        """``(N, F_hidden)`` node embeddings (the input of the last layer, dropout off) and the
+        ``(N,)`` labels of every node of the bundle's graph."""
+        was_training = self.net.training
+        self.net.eval()
+        device = next(self.net.parameters()).device
         graph = bundle.split("test").data
-        hidden = net(graph.x.to(device), graph.edge_index.to(device), hidden=True)
+        try:
+            hidden = self.net(graph.x.to(device), graph.edge_index.to(device), hidden=True)
+        finally:
+            self.net.train(was_training)
         return hidden.float().cpu(), graph.y.cpu()
 
 

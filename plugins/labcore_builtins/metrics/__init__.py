@@ -1,7 +1,8 @@
 """The metrics family: generative-model metrics, feature extractors and ``labcore metrics A B``.
 
-Metrics (components): ``fid``, ``kid``, ``mmd``, ``is``, ``1nn``, ``prdc`` (from
-:mod:`labcore.metrics`). Feature extractors: ``inception-v3-fid`` and ``classifier`` (from
-:mod:`labcore.features`). Command: ``labcore metrics A B`` compares two image folders or ``.npz``
-files of images or features, as the standalone FID tools do (:mod:`~labcore_builtins.metrics.cli`).
+Metrics (components): ``fid``, ``kid``, ``mmd``, ``is``, ``mode_score``, ``wasserstein``, ``1nn``,
+``prdc`` (from :mod:`labcore.metrics`). Feature extractors: ``inception-v3-fid`` and ``classifier``
+(from :mod:`labcore.features`). Command: ``labcore metrics A B`` compares two image folders or
+``.npz`` files of images or features, as the standalone FID tools do
+(:mod:`~labcore_builtins.metrics.cli`).
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,45 @@ import torch
 from labcore.metrics.config import EvaluateConfig
 from labcore.metrics.generative import compare
 from labcore.schema import SchemaError, build
-from labcore_builtins.metrics.inputs import load_set
+from labcore_builtins.metrics.inputs import check_pair, load_set
+
+
+class DataError(click.ClickException):
+    """Inputs that cannot be compared as they are (exit code 2, like usage errors)."""
+
+    exit_code = 2
+
+
+class MetricsCommand(click.Command):
+    """``labcore metrics``, whose help lists the metrics installed now, plugins' included."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from labcore.plugins import get_manager
+
+        manager = get_manager(ctx.find_root().params.get("plugins_dir"))
+        rows = []
+        for name in manager.names("metric"):
+            cls = manager.get("metric", name)
+            rows.append((name, " ".join(filter(None, [first_paragraph(cls), directions(cls)]))))
+        with formatter.section("Installed metrics"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+def first_paragraph(cls: type) -> str:
+    """The first paragraph of a class's docstring, on one line."""
+    return " ".join((inspect.getdoc(cls) or "").split("\n\n")[0].split())
+
+
+def directions(cls: type) -> str:
+    """``"(lower is better: fid)"`` from the metric's ``higher_is_better`` declarations."""
+    declared = getattr(cls, "higher_is_better", {}) or {}
+    groups = [
+        f"{word} is better: {', '.join(k for k, v in declared.items() if v is higher)}"
+        for word, higher in (("higher", True), ("lower", False))
+        if higher in declared.values()
+    ]
+    return f"({'; '.join(groups)})" if groups else ""
 
 
 def _config(metrics: str, extractor: str, overrides: tuple[str, ...]) -> EvaluateConfig:
@@ -59,16 +98,21 @@ def _table(values: dict[str, float], details: dict[str, Any]) -> str:
         "",
     ]
     width = max(len(name) for name in values)
-    lines += [f"{name.ljust(width)}  {value:.6g}" for name, value in values.items()]
+    better = details.get("higher_is_better", {})
+    arrows = {True: "  (higher is better)", False: "  (lower is better)", None: ""}
+    lines += [
+        f"{name.ljust(width)}  {value:<12.6g}{arrows[better.get(name)]}".rstrip()
+        for name, value in values.items()
+    ]
     return "\n".join(lines)
 
 
-@click.command("metrics")
+@click.command("metrics", cls=MetricsCommand)
 @click.argument("a", type=click.Path(exists=True, path_type=Path))
 @click.argument("b", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--metrics", "names", default="fid", show_default=True,
-    help="Comma-separated metrics: fid, kid, mmd, is, 1nn, prdc.",
+    help="Comma-separated metrics (the installed ones are listed below).",
 )
 @click.option(
     "--extractor", default="inception-v3-fid", show_default=True,
@@ -99,13 +143,16 @@ def metrics(
     config = _config(names, extractor, overrides)
     try:
         real, fake = load_set(a), load_set(b)
+        check_pair(real, fake, a, b)
         values, details = compare(
             real, fake, config, _device(device), get_manager(),
             ReferenceCache(config.cache_dir or None),
         )
     except PluginError as exc:
         raise click.UsageError(str(exc)) from None
-    except (ValueError, FileNotFoundError, TypeError) as exc:
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    except (FileNotFoundError, TypeError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps({"metrics": values, "details": details}, indent=2, default=str))

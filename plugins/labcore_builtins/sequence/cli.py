@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 import torch
 
+from labcore.cli import handle_errors
+
 
 @click.command("generate")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -26,6 +28,7 @@ import torch
 )
 @click.option("--num", default=1, show_default=True, help="Independent samples to print.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the sampling generator.")
+@handle_errors
 def generate(
     run_dir: Path, prompt: str, length: int, temperature: float, top_k: int, num: int, seed: int
 ) -> None:

@@ -76,7 +76,9 @@ def unigram_bits_per_char(train: torch.Tensor, targets: torch.Tensor, vocab_size
 class TextConfig:
     """Hyperparameters of the ``text`` dataset."""
 
-    path: str = labcore.hp("", f"a UTF-8 text file; empty: the embedded corpus ({EMBEDDED})")
+    path: str = labcore.hp(
+        "", f"a UTF-8 text file; empty: the embedded corpus ({EMBEDDED})", path=True
+    )
     seq_len: int = labcore.hp(128, "characters per chunk (the BPTT length)")
     val_fraction: float = labcore.hp(0.05, "share of the text in the validation split")
     test_fraction: float = labcore.hp(0.05, "share of the text in the test split (at the end)")

@@ -10,11 +10,14 @@ import labcore
 from labcore.features import FeatureExtractor
 from labcore.metrics import (
     BUILTIN_METRICS,
+    FID,
+    PRDC,
     EvaluateConfig,
     GaussianStats,
     evaluate_generative,
     frechet_distance,
     one_nn_accuracy,
+    wasserstein1,
 )
 from labcore.metrics.generative import REAL_SUBSET_SEED, sample_generator
 from labcore.schema import SchemaError, build
@@ -80,7 +83,7 @@ def bundle():
 
 def config(tmp_path, **changes):
     section = {
-        "metrics": ["fid", "kid", "is", "1nn", "prdc", "mmd"],
+        "metrics": ["fid", "kid", "is", "1nn", "prdc", "mmd", "mode_score", "wasserstein"],
         "num_samples": 120,
         "batch_size": 50,
         "chunk_size": 64,
@@ -99,7 +102,8 @@ def test_metrics_are_those_of_the_extracted_features(tmp_path):
     data, model, cfg = bundle(), Blobs(), config(tmp_path)
     metrics, details = evaluate_generative(model, data, cfg, "cpu", registry=Registry())
     assert set(metrics) == {"fid", "kid", "kid_std", "is", "is_std", "1nn", "1nn_real",
-                            "1nn_fake", "precision", "recall", "density", "coverage", "mmd2"}
+                            "1nn_fake", "precision", "recall", "density", "coverage", "mmd2",
+                            "mode_score", "wasserstein"}
     extractor = PoolFeatures(PoolConfig())
     order = torch.randperm(300, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))
     real_images = data.split("test")["x"][order[:120].sort().values]
@@ -112,6 +116,9 @@ def test_metrics_are_those_of_the_extracted_features(tmp_path):
                                     GaussianStats.from_features(fake))
     assert metrics["fid"] == pytest.approx(expected_fid, rel=1e-9)
     assert metrics["1nn"] == one_nn_accuracy(real, fake)["1nn"]
+    assert metrics["wasserstein"] == pytest.approx(wasserstein1(real, fake), rel=1e-12)
+    assert set(metrics) <= set(details["higher_is_better"])
+    assert details["higher_is_better"]["fid"] is False
     assert details["extractor"]["name"] == "pool"
     assert details["extractor"]["weights_sha256"] == extractor.weights_sha256
     assert details["num_real"] == 120 and details["num_generated"] == 120
@@ -137,6 +144,37 @@ def test_reference_statistics_are_reused_and_never_stale(tmp_path):
     data.splits["test"].tensors["x"] = data.split("test")["x"] * 0.5
     _, d5 = evaluate_generative(model, data, config(tmp_path), "cpu", registry=Registry())
     assert d5["reference"]["reused"] is False
+
+
+def test_a_changed_state_layout_never_reuses_the_cached_real_side(tmp_path):
+    data, model = bundle(), Blobs()
+    cfg = config(tmp_path, metrics=["fid", "prdc"])
+    first, _ = evaluate_generative(model, data, cfg, "cpu", registry=Registry())
+    reused = []
+
+    class NewFID(FID):
+        state_version = 2
+
+        def load_reference_state(self, state):
+            reused.append(self.name)
+            super().load_reference_state(state)
+
+    class MorePRDC(PRDC):
+        def __init__(self, config=None):
+            super().__init__(config)
+            self.add_state("real_count", torch.tensor(0), "sum")
+
+        def load_reference_state(self, state):
+            reused.append(self.name)
+            super().load_reference_state(state)
+
+    registry = Registry()
+    registry.classes = {**Registry.classes, "metric": {"fid": NewFID, "prdc": MorePRDC}}
+    again, details = evaluate_generative(model, data, cfg, "cpu", registry=registry)
+    assert details["reference"]["reused"] is False and reused == []
+    assert again == pytest.approx(first, rel=1e-12)
+    _, details = evaluate_generative(model, data, cfg, "cpu", registry=registry)
+    assert details["reference"]["reused"] is True and reused == ["fid", "prdc"]
 
 
 def test_config_is_validated():

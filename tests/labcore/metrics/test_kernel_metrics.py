@@ -13,6 +13,12 @@ from labcore.metrics import (
     median_bandwidth,
     mmd2_unbiased,
 )
+from labcore.metrics.kernel import (
+    kid_subsets,
+    subset_indices,
+    subset_mmd2_each,
+    subset_mmd2_shared,
+)
 
 
 def explicit_mmd2(x: np.ndarray, y: np.ndarray, kernel) -> float:
@@ -122,3 +128,43 @@ def test_same_distribution_gives_mmd_near_zero():
 def test_too_few_samples_is_an_error():
     with pytest.raises(ValueError, match="at least 2"):
         mmd2_unbiased(torch.zeros(1, 3), torch.zeros(5, 3), PolynomialKernel())
+
+
+@pytest.mark.parametrize("route", [subset_mmd2_each, subset_mmd2_shared])
+@pytest.mark.parametrize("chunk", [16, 45, 1024])
+def test_both_subset_routes_give_the_explicit_subset_mmds(route, chunk):
+    x, y = sets(8, m=90, n=70, d=12)
+    x_index, y_index = subset_indices(90, 70, 6, 30, seed=4)
+    got = route(x, y, x_index, y_index, PolynomialKernel(), chunk)
+    expected = [
+        explicit_mmd2(x[i].double().numpy(), y[j].double().numpy(), poly)
+        for i, j in zip(x_index, y_index)
+    ]
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+def test_many_subsets_take_the_shared_pass_and_agree(monkeypatch):
+    x, y = sets(9, m=200, n=180, d=16)
+    from labcore.metrics import kernel as kernel_module
+
+    used = []
+    shared = kernel_module.subset_mmd2_shared
+    monkeypatch.setattr(kernel_module, "subset_mmd2_shared",
+                        lambda *args: used.append(True) or shared(*args))
+    values = kid_subsets(x, y, subsets=40, size=60, seed=1, chunk_size=64)
+    assert used == [True]
+    x_index, y_index = subset_indices(200, 180, 40, 60, seed=1)
+    each = subset_mmd2_each(x, y, x_index, y_index, PolynomialKernel(), 64)
+    np.testing.assert_allclose(values.numpy(), each.numpy(), rtol=1e-6)
+
+
+def test_kid_subsets_as_large_as_a_side_give_one_estimate_and_say_so():
+    x, y = sets(10, m=120, n=100)
+    metric = KID(KID.Config(kid_subsets=100, kid_subset_size=100))
+    metric.update(x, real=True)
+    metric.update(y)
+    with pytest.warns(UserWarning, match="not below the smaller side's 100 samples"):
+        result = metric.compute()
+    expected = explicit_mmd2(x.double().numpy(), y.double().numpy(), poly)
+    assert result == {"kid": pytest.approx(expected, rel=1e-6)}
+    assert metric.notes["subsets"] == 0 and "one estimate" in metric.notes["warnings"][0]

@@ -151,3 +151,32 @@ def test_points_on_a_ball_boundary_count_as_inside():
     expected = reference_prdc(real.double().numpy(), fake.double().numpy(), 4)
     assert prdc(real, fake, 4, chunk_size=7) == pytest.approx(expected, rel=1e-12)
     assert expected["precision"] == 1.0
+
+
+def brute_force_prdc(real: np.ndarray, fake: np.ndarray, k: int) -> dict:
+    """Closed k-NN balls from full float64 distance matrices, each point left out of its own."""
+    within_real, within_fake = cdist(real, real), cdist(fake, fake)
+    np.fill_diagonal(within_real, np.inf)
+    np.fill_diagonal(within_fake, np.inf)
+    real_r = np.sort(within_real, 1)[:, k - 1]
+    fake_r = np.sort(within_fake, 1)[:, k - 1]
+    d = cdist(real, fake)
+    in_real_balls = d <= real_r[:, None]
+    return {
+        "precision": in_real_balls.any(0).mean(),
+        "recall": (d <= fake_r[None, :]).any(1).mean(),
+        "density": in_real_balls.sum() / (k * len(fake)),
+        "coverage": in_real_balls.any(1).mean(),
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_prdc_with_duplicated_samples_matches_closed_balls(seed):
+    # Tripled points put generated copies exactly on the boundary of real k-NN balls, and make
+    # the float32 candidates undecidable, so the radii come from the float64 re-search.
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(60, 16, generator=g)
+    real = torch.cat([base, base[:40], base[:20]])[torch.randperm(120, generator=g)]
+    fake = torch.cat([base[10:50], torch.randn(40, 16, generator=g), base[:20]])
+    expected = brute_force_prdc(real.double().numpy(), fake.double().numpy(), 5)
+    assert prdc(real, fake, 5, chunk_size=32) == expected

@@ -38,6 +38,7 @@ class MLPConfig:
     hidden: int = hp(16, "hidden width")
     dropout: float = hp(0.2, "dropout probability (draws from the global RNG)")
     nan_at_step: int = hp(0, "make the loss NaN at this step (0: never)")
+    inf_grad_at_step: int = hp(0, "a finite loss with an infinite gradient at this step (0: never)")
     step_delay: float = hp(0.0, "seconds to sleep in each step (to interrupt a run mid-way)")
     spare_head: bool = hp(False, "add an output layer that no loss uses")
     spare_head_until: int = hp(0, "use the spare head in the loss before this step (0: never)")
@@ -67,6 +68,9 @@ class ToyMLP(labcore.Model):
             loss = loss + self.spare(batch["x"]).square().mean()
         if self.config.nan_at_step and ctx.global_step + 1 >= self.config.nan_at_step:
             loss = loss * float("nan")
+        if ctx.global_step + 1 == self.config.inf_grad_at_step:
+            weight = self.net[0].weight
+            loss = loss + (weight - weight.detach()).sqrt().sum()  # adds 0; d/dx sqrt(x) at 0 = inf
         ctx.step("main", loss)
         return {"loss": loss}
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from labcore.data import DataError
 from labcore.schema import build
 from labcore_builtins.data import FashionMnist, Mnist, load_idx_images, read_idx
 
@@ -152,3 +153,35 @@ def test_the_shared_mnist_test_set(shared_data):
     assert len(bundle.split("train")) == 8000 and len(bundle.split("test")) == 2000
     test_counts = torch.bincount(bundle.split("test")["y"])
     assert (test_counts - torch.bincount(y) / 5).abs().max() <= 1
+
+
+def test_a_label_beyond_the_classes_is_named_at_load(tmp_path):
+    write_mnist(tmp_path, "t10k", 20)
+    labels = (np.arange(20) % 10).astype(np.uint8)
+    labels[13] = 10
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels, compress=True)
+    section = {"root": str(tmp_path), "source": "test-files", "test_size": 10, "val_size": 0}
+    expected = r"t10k-labels-idx1-ubyte.gz: label 10 of example 13 is outside 0..9"
+    with pytest.raises(DataError, match=expected):
+        mnist(**section)
+
+
+def test_images_that_are_not_bytes_are_refused(tmp_path):
+    write_mnist(tmp_path, "t10k", 20)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.full((20, 6, 5), 300, np.int16), True)
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz holds int16 values"):
+        load_idx_images(tmp_path, "t10k")
+
+
+def test_the_command_line_names_the_bad_label_file_with_exit_2(labcore_cli, tmp_path):
+    write_mnist(tmp_path / "mnist", "t10k", 40)
+    labels = np.full(40, 200, np.uint8)
+    write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", labels, compress=True)
+    result = labcore_cli(
+        "run", "lenet5-mnist", "--set", f"data.root='{tmp_path / 'mnist'}'",
+        "--set", "data.source='test-files'", "--set", "data.test_size=10",
+        "--set", "data.val_size=0", "--set", "train.max_steps=1", "--out", tmp_path / "out",
+    )
+    assert result.returncode == 2, result.stderr
+    assert "label 200 of example 0 is outside 0..9" in result.stderr
+    assert "Traceback" not in result.stderr

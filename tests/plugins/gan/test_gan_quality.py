@@ -37,7 +37,7 @@ def classifier_run(workdir) -> str:
 
 
 def extractor(classifier_run: str) -> str:
-    return f"evaluate.extractor.run={json.dumps(classifier_run)}"
+    return f"evaluate.extractor={{name = \"classifier\", run = {json.dumps(classifier_run)}}}"
 
 
 def train(recipe: str, steps: int, workdir: Path, classifier_run: str) -> Path:

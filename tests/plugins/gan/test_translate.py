@@ -1,5 +1,7 @@
 """``labcore translate``: a pix2pix run applied to image files, as a user runs it."""
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -60,3 +62,16 @@ def test_inputs_of_another_size_and_other_runs_are_refused(pix2pix_run, tmp_path
     gan = run_recipe("gan-digits", tmp_path / "gan", steps=1, overrides=SETTINGS)
     result = labcore_cli("translate", gan, tmp_path / "small.png", "-o", tmp_path / "o", check=2)
     assert "does not translate images" in result.stderr
+
+
+def test_a_checkpoint_of_another_model_is_named_in_one_line(pix2pix_run, tmp_path, labcore_cli):
+    run = shutil.copytree(pix2pix_run, tmp_path / "run")
+    last = run / "checkpoints" / "last.pt"
+    torch.save({"model": torch.nn.Linear(3, 2).state_dict(), "step": 1}, last)
+    (tmp_path / "in").mkdir()
+    result = labcore_cli("translate", run, tmp_path / "in", "-o", tmp_path / "out", check=1)
+    assert f"checkpoint {last} is from another model" in result.stderr
+    assert "Traceback" not in result.stderr and "--fallback" not in result.stderr
+    last.write_bytes(b"")
+    result = labcore_cli("translate", run, tmp_path / "in", "-o", tmp_path / "out", check=1)
+    assert "is empty (0 bytes)" in result.stderr and "Traceback" not in result.stderr

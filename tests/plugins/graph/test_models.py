@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch_geometric.datasets import KarateClub
 
-from labcore.batching import eval_batches
 from labcore.optim import OptimizerFactory
 from labcore.schema import build
 from labcore.testing import check_model
@@ -25,37 +24,6 @@ def make(cls: type, info: dict, **section) -> torch.nn.Module:
     return cls(build(cls.Config, section, "model"), info)
 
 
-def karate():
-    return Karate(build(Karate.Config, {}, "data")).load()
-
-
-class Steps:
-    """A training context that applies each update with ``optimizer``."""
-
-    device = torch.device("cpu")
-    max_steps = 0
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.optimizer = optimizer
-        self.global_step = 0
-
-    def autocast(self):
-        return contextlib.nullcontext()
-
-    def step(self, name: str, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-
-
-class Batches:
-    device = torch.device("cpu")
-    batch_size = 64
-
-    def batches(self, split):
-        return eval_batches(split, self.batch_size, self.device)
-
-
 @pytest.mark.parametrize(
     ("model", "overrides"),
     [
@@ -68,10 +36,10 @@ class Batches:
     ],
 )
 def test_node_models_honour_the_model_contract(model, overrides, tmp_path):
-    """Trains, logs, evaluates, and resumes bitwise (selected weights included)."""
+    """Trains, logs, evaluates, and resumes bitwise."""
     result = check_model(model, Karate, model_overrides=overrides, steps=6, workdir=tmp_path)
-    assert {"val/accuracy", "test/accuracy", "test/selected_step"} <= set(result.metrics)
-    assert {"loss", "accuracy", "val_accuracy", "val_loss"} <= set(result.logs[0])
+    assert {"val/accuracy", "val/loss", "test/accuracy", "test/loss"} <= set(result.metrics)
+    assert {"loss", "accuracy"} <= set(result.logs[0])
 
 
 def test_graph_classifier_honours_the_model_contract(tmp_path):
@@ -129,26 +97,25 @@ def test_first_layer_weight_decay_applies_to_the_first_layer_only():
     assert len(rest["params"]) == 4
 
 
-def test_evaluation_uses_the_weights_with_the_best_validation_accuracy():
-    torch.manual_seed(0)
-    bundle = karate()
-    model = make(GCN, bundle.info)
-    ctx = Steps(torch.optim.Adam(model.parameters(), lr=0.05))
-    history = []
-    graph = bundle.split("train").data
-    for step in range(40):
-        ctx.global_step = step
-        logs = model.training_step(graph, ctx)
-        history.append(float(logs["val_accuracy"]))
-    best = max(history)
-    first_best = history.index(best) + 1
-    assert int(model.selected_step) >= first_best and history[int(model.selected_step) - 1] == best
-    val = model.evaluate(bundle.split("val"), Batches())
-    assert val["accuracy"] == pytest.approx(best)
-    assert val["selected_step"] == int(model.selected_step)
-    model.config.select_on_val = False
-    current = model.evaluate(bundle.split("val"), Batches())["accuracy"]
-    assert current == pytest.approx(history[-1])
+def test_the_node_recipes_evaluate_with_the_weights_of_the_best_validation_accuracy(
+    labcore_cli, tmp_path
+):
+    """gcn-karate monitors val/accuracy at every step: the final evaluation uses the weights of
+    the first step with the highest validation accuracy, kept as best.pt."""
+    labcore_cli("run", "gcn-karate", "--set", "train.max_steps=40", "--out", tmp_path, check=0)
+    (folder,) = tmp_path.glob("gcn-karate/*")
+    records = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    history = {r["step"]: r["val/accuracy"] for r in records if "val/accuracy" in r}
+    assert sorted(history) == list(range(1, 41))
+    best = max(history.values())
+    first_best = min(step for step, value in history.items() if value == best)
+    record = json.loads((folder / "metrics.json").read_text())
+    assert record["weights"] == {
+        "final": "best", "monitor": "val/accuracy", "value": best, "step": first_best
+    }
+    assert record["metrics"]["val/accuracy"] == pytest.approx(best)
+    saved = torch.load(folder / "checkpoints" / "best.pt", weights_only=True)
+    assert saved["step"] == first_best
 
 
 def test_node_models_refuse_graph_classification_data():

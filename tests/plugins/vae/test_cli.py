@@ -55,6 +55,7 @@ def mnist(tmp_path_factory):
 
 def metric_settings(classifier_run, cache, num_samples=100):
     return [
+        "--set", 'evaluate.extractor.name="classifier"',
         "--set", f"evaluate.extractor.run={json.dumps(str(classifier_run))}",
         "--set", f"evaluate.cache_dir={json.dumps(str(cache))}",
         "--set", f"evaluate.num_samples={num_samples}",

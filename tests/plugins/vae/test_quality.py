@@ -33,7 +33,7 @@ def overrides(workdir):
     """Point the recipes' metrics at a freshly trained digits classifier; no periodic grids."""
     classifier = run_recipe("classifier-digits", workdir, steps=CLASSIFIER_STEPS)
     return [
-        f"evaluate.extractor.run={json.dumps(str(classifier))}",
+        f"evaluate.extractor={{name = \"classifier\", run = {json.dumps(str(classifier))}}}",
         f"evaluate.cache_dir={json.dumps(str(workdir / 'cache'))}",
         "train.sample_every=0",
     ]

@@ -1,0 +1,48 @@
+"""Every recipe `labcore recipes` lists runs the first time, from an empty working folder.
+
+A new user's first command is `labcore run NAME`: no classifier run to train first, no data folder
+to create. Recipes that read files (MNIST, the Planetoid graphs) point ``data.root`` at
+../shared/data and skip, saying so, when it is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+
+from labcore.plugins import PluginManager
+from labcore.recipe import load_raw
+
+BUILTIN_FAMILIES = {"classifier", "gan", "graph", "sequence", "vae"}
+SHARED_ROOTS = {"mnist": ("mnist",), "seq-mnist": ("mnist",), "planetoid": ("planetoid",)}
+
+
+def listed_recipes() -> list[str]:
+    manager = PluginManager()
+    recipes = manager.recipes.items()
+    return sorted(n for n, (_, record) in recipes if record.name in BUILTIN_FAMILIES)
+
+
+def test_every_listed_recipe_is_checked_here(labcore_cli, tmp_path):
+    listing = labcore_cli("recipes", cwd=tmp_path, check=0).stdout
+    listed = {line.split()[0] for line in listing.splitlines() if line.strip()}
+    assert set(listed_recipes()) <= listed
+
+
+@pytest.mark.parametrize("name", listed_recipes())
+def test_recipe_runs_three_steps_from_an_empty_folder(name, labcore_cli, shared_data, tmp_path):
+    manager = PluginManager()
+    data = load_raw(manager.recipes[name][0], manager).get("data", {})
+    settings = ["train.max_steps=3"]
+    if "root" in data:
+        settings.append(f"data.root={json.dumps(str(shared_data(*SHARED_ROOTS[data['name']])))}")
+    arguments = [arg for setting in settings for arg in ("--set", setting)]
+    labcore_cli("run", name, *arguments, cwd=tmp_path, check=0, timeout=600)
+    runs = [p.parent for p in (tmp_path / "outputs").glob("*/*/recipe.toml")]
+    assert len(runs) == 1, runs
+    status = json.loads((runs[0] / "status.json").read_text())
+    assert status["status"] == "finished" and status["step"] == 3
+    saved = tomllib.loads((runs[0] / "recipe.toml").read_text())
+    assert saved["train"]["max_steps"] == 3
