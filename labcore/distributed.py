@@ -132,9 +132,20 @@ def _communication_device() -> torch.device:
 
 
 def sum_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
-    """The sum of ``tensor`` over all processes, on ``tensor``'s device."""
+    """The sum of ``tensor`` over all processes, on ``tensor``'s device.
+
+    A process that received no data may still hold a sum's initial scalar 0 where the others
+    hold vectors or matrices: it takes part with zeros of their shape.
+    """
     if not is_distributed():
         return tensor
+    shapes: list[Any] = [None] * world_size()
+    dist.all_gather_object(shapes, tuple(tensor.shape))
+    target = max(shapes, key=len)
+    if tuple(tensor.shape) != target:
+        if tensor.dim() != 0 or any(s not in ((), target) for s in shapes):
+            raise ValueError(f"cannot sum tensors of shapes {shapes} over the processes")
+        tensor = tensor.expand(target)
     total = tensor.to(_communication_device(), copy=True)
     dist.all_reduce(total)
     return total.to(tensor.device)
