@@ -23,6 +23,7 @@ def test_the_plugin_ships_the_expected_recipes():
         "lenet5-digits",
         "lenet5-mnist",
         "mlp-digits",
+        "optimizers-digits",
         "resnet-digits",
     ]
 
