@@ -60,7 +60,7 @@ def untrained_fid(run) -> float:
 
 
 def test_vae_iwae_bound_beats_its_elbo_and_improves_with_training(workdir, overrides):
-    extra = ["train.eval_every=500", 'train.eval_split="test"']
+    extra = ["train.eval_every=500", 'train.eval_split="test"', 'train.monitor="test/elbo"']
     run, metrics = train("vae-digits", workdir, overrides, VAE_STEPS, extra)
     assert run.recipe["model"]["iwae_k"] == 100
     curve = [r["test/iwae"] for r in run.log() if "test/iwae" in r]
