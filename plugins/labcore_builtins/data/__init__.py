@@ -1,7 +1,10 @@
 """The data plugin: image datasets that every family reuses.
 
 Datasets (components): ``digits`` (embedded, scikit-learn's 8x8 digits), ``mnist`` and
-``fashion-mnist`` (local IDX files), ``image-folder`` (a sub-folder per class, read with pillow).
+``fashion-mnist`` (local IDX files), ``image-folder`` (a sub-folder per class, read with pillow),
+``cifar10`` and ``cifar100`` (the official archives, python or binary version), and, streamed
+through the DataLoader with an optional decoded cache (:mod:`.streaming`), ``stl10`` (its binary
+files) and ``celeba`` (aligned faces and their attributes).
 
 Loader functions for other plugins, each returning images as float32 ``(N, C, H, W)`` in
 ``[0, 1]`` and labels as int64 ``(N,)``: :func:`load_digits`, :func:`load_idx_images` (with

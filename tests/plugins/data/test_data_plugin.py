@@ -6,4 +6,7 @@ from labcore.testing import check_plugin
 def test_data_plugin_registers_its_datasets():
     record = check_plugin("data")
     names = sorted(record.components["dataset"])
-    assert names == ["digits", "fashion-mnist", "image-folder", "mnist"]
+    assert names == [
+        "celeba", "cifar10", "cifar100", "digits", "fashion-mnist", "image-folder", "mnist",
+        "stl10",
+    ]

@@ -185,3 +185,21 @@ def test_the_command_line_names_the_bad_label_file_with_exit_2(labcore_cli, tmp_
     assert result.returncode == 2, result.stderr
     assert "label 200 of example 0 is outside 0..9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_size_pads_the_images_evenly_with_background(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (20, 4, 4), dtype=np.uint8)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images, compress=True)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", (np.arange(20) % 10).astype(np.uint8), True)
+    section = {"root": str(tmp_path), "source": "test-files", "train_size": 16, "val_size": 0,
+               "test_size": 4}
+    plain, padded = mnist(**section), mnist(**section, size=8)
+    assert padded.info["shape"] == (1, 8, 8)
+    for name in ("train", "test"):
+        x = padded.split(name)["x"]
+        assert torch.equal(x[:, :, 2:6, 2:6], plain.split(name)["x"])
+        border = x.clone()
+        border[:, :, 2:6, 2:6] = -1
+        assert (border == -1).all()
+    with pytest.raises(ValueError, match=r"size 7: the 4x4 images are padded evenly"):
+        mnist(**section, size=7)

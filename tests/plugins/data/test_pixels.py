@@ -121,3 +121,21 @@ def test_a_fifo_in_an_image_folder_is_skipped_without_opening_it(tmp_path):
     assert x.shape == (1, 1, 2, 2)
     with pytest.raises(DataError, match="pipe.png is not a regular file"):
         read_image(tmp_path / "a" / "pipe.png")
+
+
+def test_transparent_palette_rgba_and_la_images_drop_their_alpha(tmp_path):
+    (tmp_path / "a").mkdir()
+    image = palette_image([(255, 0, 0), (0, 0, 255), (9, 9, 9), (20, 40, 60)])
+    image.info["transparency"] = 0
+    image.save(tmp_path / "a" / "p.png", transparency=0)
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, np.arange(16, dtype=np.uint8).reshape(4, 4) * 17
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a" / "rgba.png")
+    Image.fromarray(rgba[..., [0, 3]], "LA").save(tmp_path / "a" / "la.png")
+    x, _, _ = load_image_folder(tmp_path, color="rgb")
+    assert x.shape == (3, 3, 4, 4)
+    la, p, rgb = x  # sorted file names: la.png, p.png, rgba.png
+    assert torch.equal(p[:, 0, 0] * 255, torch.tensor([255.0, 0, 0]))  # the transparent entry
+    assert torch.equal(p[:, 0, 3] * 255, torch.tensor([20.0, 40, 60]))
+    assert torch.equal(rgb * 255, torch.tensor([200.0, 0, 0])[:, None, None].expand(3, 4, 4))
+    assert torch.equal(la * 255, torch.full((3, 4, 4), 200.0))
