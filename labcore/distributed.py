@@ -2,7 +2,9 @@
 
 ``labcore run --nproc N`` starts the N processes itself (:func:`launch`) with the environment
 ``torchrun`` gives (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``...); ``torchrun -m labcore run ...``
-works too.
+works too. On several machines (``--nnodes M --node-rank R --master-addr A``) the launcher of each
+machine starts its N processes, global ranks ``R*N`` to ``R*N + N - 1`` of ``M*N``, and all of them
+meet at the TCP store rank 0 serves at ``A:P``.
 Each process trains on its slice of every global batch (see :mod:`labcore.batching`);
 DistributedDataParallel averages the gradients of each optimizer across processes (see
 :class:`GradientAverager`), so N processes with batch size B follow the same trajectory as one
@@ -12,6 +14,7 @@ Only rank 0 writes files, logs and shows progress.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -56,8 +59,20 @@ def init_from_environment(device_type: str) -> bool:
         backend = "nccl" if device_type == "cuda" else "gloo"
         if device_type == "cuda":
             torch.cuda.set_device(local_rank())
-        dist.init_process_group(backend=backend)
+        try:
+            dist.init_process_group(backend=backend)
+        except dist.DistError as error:
+            address = f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}"
+            raise RendezvousError(
+                f"process {os.environ.get('RANK')} of {os.environ.get('WORLD_SIZE')} could not "
+                f"join the run at {address} ({' '.join(str(error).split())[:160]}): start node 0 "
+                "too, and check that every machine reaches that address and port"
+            ) from None
     return True
+
+
+class RendezvousError(Exception):
+    """The processes of a run could not meet at the master's address and port."""
 
 
 def leave() -> None:
@@ -323,6 +338,69 @@ def broadcast_buffers(module: torch.nn.Module) -> None:
 LAUNCHED_ENV = "LABCORE_LAUNCHED"
 #: Seconds the other processes get to finish (save a checkpoint) after one of them has ended.
 STOP_GRACE_SECONDS = 60.0
+#: The master's port on several machines when none is given (torchrun's default).
+DEFAULT_MASTER_PORT = 29500
+
+
+class LaunchError(Exception):
+    """Launch settings that cannot work together; the message names the option to change."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Launch:
+    """How many processes to start on this machine, and where this machine sits among the run's
+    machines (torchrun's ``--nproc-per-node``, ``--nnodes``, ``--node-rank``, ``--master-*``)."""
+
+    nproc: int = 1
+    nnodes: int = 1
+    node_rank: int = 0
+    master_addr: str | None = None
+    master_port: int | None = None
+
+    @property
+    def world_size(self) -> int:
+        return self.nnodes * self.nproc
+
+    @property
+    def is_parallel(self) -> bool:
+        """Whether the command runs as several processes (here or on other machines)."""
+        return self.world_size > 1
+
+    @property
+    def writes_files(self) -> bool:
+        """Whether this machine holds global rank 0, the process that writes the run folder."""
+        return self.node_rank == 0
+
+    def check(self) -> None:
+        """Raise :class:`LaunchError` for settings that cannot work together."""
+        if self.node_rank >= self.nnodes:
+            raise LaunchError(
+                f"--node-rank {self.node_rank} with --nnodes {self.nnodes}: node ranks run from "
+                f"0 to {self.nnodes - 1}"
+            )
+        if self.nnodes > 1 and not self.master_addr:
+            raise LaunchError(
+                f"--nnodes {self.nnodes} needs --master-addr: the address of node 0 that every "
+                "machine reaches (the same on every node)"
+            )
+        if not self.is_parallel and (self.master_addr or self.master_port):
+            raise LaunchError(
+                "--master-addr and --master-port go with --nproc N or --nnodes M above 1"
+            )
+
+    def environment(self, port: int) -> dict[str, str]:
+        """What every process of this machine shares of torchrun's environment."""
+        return {
+            "MASTER_ADDR": self.master_addr or "127.0.0.1",
+            "MASTER_PORT": str(port),
+            "WORLD_SIZE": str(self.world_size),
+            "LOCAL_WORLD_SIZE": str(self.nproc),
+            "GROUP_RANK": str(self.node_rank),
+            "GROUP_WORLD_SIZE": str(self.nnodes),
+        }
+
+    def global_rank(self, local: int) -> int:
+        return self.node_rank * self.nproc + local
 
 
 def _free_port() -> int:
@@ -331,22 +409,50 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def launch(nproc: int, arguments: list[str]) -> int:
-    """Run ``python -m labcore ARGUMENTS`` as ``nproc`` processes on this machine; their exit code.
+def _check_port_free(port: int) -> None:
+    """Raise :class:`LaunchError` when ``port`` is taken on this machine, where rank 0 will serve
+    the run's TCP store on every interface (bound as the store binds, so that connections of an
+    earlier run still closing do not count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+            probe.listen()
+        except OSError as error:
+            raise LaunchError(
+                f"--master-port {port}: the port is not free on this machine (node 0) "
+                f"({error.strerror or error}); choose another, the same on every node"
+            ) from None
 
-    Each process gets the environment ``torchrun --standalone`` would give it and its own process
-    group, so that SIGINT and SIGTERM reach the processes once, forwarded from here (the trainer
-    then stops every process at the same step, saves a checkpoint and exits with 128 + the
-    signal's number, which is returned). When a process dies without saying why (killed), one
-    line says so on stderr and the others, which cannot go on without it, are stopped.
+
+def master_port(launch: Launch) -> int:
+    """The port of the run's TCP store: the one given (checked to be free on node 0), torchrun's
+    default on several machines, or a free one on this machine."""
+    launch.check()
+    if launch.master_port is None and launch.nnodes == 1:
+        return _free_port()
+    port = launch.master_port or DEFAULT_MASTER_PORT
+    if launch.writes_files:
+        _check_port_free(port)
+    return port
+
+
+def launch(settings: Launch, arguments: list[str]) -> int:
+    """Run ``python -m labcore ARGUMENTS`` as ``settings.nproc`` processes on this machine; their
+    exit code.
+
+    Each process gets the environment ``torchrun`` would give it (global rank ``node_rank x
+    nproc + local rank`` of ``nnodes x nproc``) and its own process group, so that SIGINT and
+    SIGTERM reach the processes once, forwarded from here (the trainer then stops every process
+    of every machine at the same step, saves a checkpoint and exits with 128 + the signal's
+    number, which is returned). When a process dies without saying why (killed), one line says
+    so on stderr and the others, which cannot go on without it, are stopped. Raises
+    :class:`LaunchError` for settings that cannot work, before any process starts.
     """
     env = {
         **os.environ,
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(_free_port()),
-        "WORLD_SIZE": str(nproc),
-        "LOCAL_WORLD_SIZE": str(nproc),
+        **settings.environment(master_port(settings)),
         LAUNCHED_ENV: "1",
     }
     workers: list[subprocess.Popen] = []
@@ -360,17 +466,18 @@ def launch(nproc: int, arguments: list[str]) -> int:
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for rank in range(nproc):
+        for local in range(settings.nproc):
+            rank = settings.global_rank(local)
             workers.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "labcore", *arguments],
-                    env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+                    env={**env, "RANK": str(rank), "LOCAL_RANK": str(local)},
                     process_group=0,
                 )
             )
         if received:  # a signal arrived while the processes were starting
             forward(received[-1], None)
-        return _supervise(workers, received)
+        return _supervise(workers, received, settings)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -380,15 +487,15 @@ def launch(nproc: int, arguments: list[str]) -> int:
                 worker.wait()
 
 
-def _supervise(workers: list[subprocess.Popen], received: list[int]) -> int:
+def _supervise(workers: list[subprocess.Popen], received: list[int], settings: Launch) -> int:
     """Wait for every process; stop the rest a grace period after one ended badly."""
     deadline = None
     first_failure: tuple[int, int] | None = None
     while any(w.poll() is None for w in workers):
-        for rank, worker in enumerate(workers):
+        for local, worker in enumerate(workers):
             code = worker.poll()
             if code not in (None, 0) and first_failure is None:
-                first_failure = (rank, code)
+                first_failure = (local, code)
                 deadline = time.monotonic() + STOP_GRACE_SECONDS
         if deadline is not None and time.monotonic() > deadline:
             for worker in workers:
@@ -401,12 +508,14 @@ def _supervise(workers: list[subprocess.Popen], received: list[int]) -> int:
     stopped = {128 + signal.SIGINT, 128 + signal.SIGTERM, *(-signum for signum in received)}
     if received and all(code in (*stopped, 0) for code in codes):
         return 128 + received[0]  # the forwarded signal stopped them (some before any handler)
-    rank, code = first_failure or next((r, c) for r, c in enumerate(codes) if c != 0)
+    local, code = first_failure or next((r, c) for r, c in enumerate(codes) if c != 0)
     if code < 0:
         name = signal.Signals(-code).name
+        where = f" (node {settings.node_rank})" if settings.nnodes > 1 else ""
         print(
-            f"labcore: error: process {rank} of {len(workers)} was killed by {name}; "
-            "the run stopped (resume it from its last checkpoint with `labcore resume`)",
+            f"labcore: error: process {settings.global_rank(local)} of {settings.world_size}"
+            f"{where} was killed by {name}; the run stopped (resume it from its last checkpoint "
+            "with `labcore resume`)",
             file=sys.stderr,
         )
         return 1

@@ -14,7 +14,10 @@ During each run the monitored metric of every periodic evaluation is reported to
 step ``seed index * max_steps + step``), so a pruner stops unpromising configurations early.
 
 Several processes (``--jobs``) or machines (``--storage`` with a database URL every machine
-reaches) share one study: each asks the study for the next trial. A trial whose process died
+reaches) share one study: each asks the study for the next trial. The database numbers the trials
+one at a time, and a trial's configuration follows from its number (:func:`slot`), so processes
+asking together never get the same grid point, and a trial asked once the sweep is full (two
+machines asked for the last one) is closed without running. A trial whose process died
 (killed, machine rebooted) is continued when a sweep process starts again on the same machine: it
 is closed as failed and handed to a new trial with the same parameters and the same run folders,
 whose runs resume from their checkpoints; finished runs are kept.
@@ -26,6 +29,7 @@ import dataclasses
 import datetime as dt
 import fcntl
 import functools
+import itertools
 import json
 import math
 import os
@@ -370,6 +374,42 @@ def storage_url(folder: Path, spec: SweepSpec) -> str:
     return spec.storage or f"sqlite:///{(folder / DATABASE_NAME).resolve()}"
 
 
+#: The system attribute of a trial queued with its parameters (Optuna's ``enqueue_trial``).
+QUEUED_ATTR = "fixed_params"
+
+
+def slot(trials: list[Any], number: int) -> int:
+    """The place of trial ``number`` among the trials asked for anew: the n-th such trial has
+    slot n, whichever process asked for it. Continuations, queued with their parameters, take
+    none. The database gives out trial numbers one at a time, each trial's queued parameters
+    written with it, so the slot is known, and the same, to every process."""
+    return sum(1 for t in trials if t.number < number and QUEUED_ATTR not in t.system_attrs)
+
+
+def _numbered_grid(params: list[Param]) -> Any:
+    """A sampler giving the trial in slot n the n-th point of the grid (every combination of the
+    choices, the first parameter varying slowest)."""
+    import optuna
+
+    keys = [p.key for p in params]
+    points = list(itertools.product(*(p.choice_labels() for p in params)))
+
+    class NumberedGrid(optuna.samplers.BaseSampler):
+        def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
+            return {}
+
+        def sample_relative(self, study: Any, trial: Any, search_space: Any) -> dict[str, Any]:
+            return {}
+
+        def sample_independent(
+            self, study: Any, trial: Any, param_name: str, param_distribution: Any
+        ) -> Any:
+            point = points[slot(study.get_trials(deepcopy=False), trial.number)]
+            return point[keys.index(param_name)]
+
+    return NumberedGrid()
+
+
 def open_study(folder: Path, spec: SweepSpec) -> Any:
     """The Optuna study (created on first use) with the sweep's sampler and pruner."""
     import optuna
@@ -377,15 +417,7 @@ def open_study(folder: Path, spec: SweepSpec) -> Any:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     params = spec.parameters()
     if spec.sampler == "grid":
-
-        class Grid(optuna.samplers.GridSampler):
-            """The grid sampler without its ``study.stop()`` at the end of the grid (that works
-            inside ``Study.optimize`` only; the sweep counts its trials itself)."""
-
-            def after_trial(self, *args: Any) -> None:
-                pass
-
-        sampler = Grid({p.key: p.choice_labels() for p in params}, seed=0)
+        sampler = _numbered_grid(params)
     elif spec.sampler == "random":
         sampler = optuna.samplers.RandomSampler(seed=None)
     else:
@@ -427,17 +459,21 @@ def continue_dead_trials(study: Any) -> list[int]:
         if attrs.get("host") != host or "pid" not in attrs or _alive(attrs["pid"]):
             continue
         study._storage.set_trial_user_attr(trial._trial_id, "continued", True)
-        study.enqueue_trial(
-            trial.params, user_attrs={"folder": attrs["folder"]}, skip_if_exists=False
-        )
+        folder = attrs.get("folder", trial_folder(trial.number))  # it may have died before
+        study.enqueue_trial(trial.params, user_attrs={"folder": folder}, skip_if_exists=False)
         study.tell(trial.number, state=TrialState.FAIL)
         closed.append(trial.number)
     return closed
 
 
 def counted(trials: list[Any]) -> int:
-    """Trials that hold a configuration (all but those handed on to a continuation)."""
-    return sum(1 for t in trials if not t.user_attrs.get("continued"))
+    """Trials that hold a configuration (all but those handed on to a continuation and those
+    asked for once the sweep was full)."""
+    return sum(1 for t in trials if holds_configuration(t))
+
+
+def holds_configuration(trial: Any) -> bool:
+    return not (trial.user_attrs.get("continued") or trial.user_attrs.get("surplus"))
 
 
 @contextmanager
@@ -452,21 +488,38 @@ def _ask_lock(folder: Path) -> Iterator[None]:
 
 
 def next_trial(study: Any, spec: SweepSpec, folder: Path) -> Any | None:
-    """Ask the study for a trial (queued continuations first), or None when the sweep is full."""
+    """Ask the study for a trial (queued continuations first), or None when the sweep is full.
+
+    The lock orders the processes of this machine; processes of other machines may ask at the
+    same time, so a new trial whose slot lies beyond the sweep's trials is closed unrun
+    (marked surplus).
+    """
     from optuna.trial import TrialState
 
     with _ask_lock(folder):
         continue_dead_trials(study)
-        trials = study.get_trials(deepcopy=False)
-        waiting = any(t.state == TrialState.WAITING for t in trials)
-        if not waiting and counted(trials) >= spec.target_trials():
-            return None
-        trial = study.ask()
+        while True:
+            trials = study.get_trials(deepcopy=False)
+            waiting = any(t.state == TrialState.WAITING for t in trials)
+            if not waiting and counted(trials) >= spec.target_trials():
+                return None
+            trial = study.ask()
+            trials = study.get_trials(deepcopy=False)
+            queued = QUEUED_ATTR in trials[trial.number].system_attrs
+            if queued or slot(trials, trial.number) < spec.target_trials():
+                break
+            trial.set_user_attr("surplus", True)
+            study.tell(trial, state=TrialState.FAIL)
         trial.set_user_attr("host", socket.gethostname())
         trial.set_user_attr("pid", os.getpid())
         if "folder" not in trial.user_attrs:
-            trial.set_user_attr("folder", f"trial-{trial.number:03d}")
+            trial.set_user_attr("folder", trial_folder(trial.number))
         return trial
+
+
+def trial_folder(number: int) -> str:
+    """The name the run folders of a new trial start with (a continuation keeps its trial's)."""
+    return f"trial-{number:03d}"
 
 
 # -- running trials -----------------------------------------------------------------------------
@@ -575,7 +628,10 @@ def work(folder: Path, manager: PluginManager, echo: Any = print) -> int:
 
 
 def launch_workers(folder: Path, count: int, plugins_dir: Path | None) -> list[subprocess.Popen]:
-    """Start ``count`` more processes of the sweep (``labcore sweep FOLDER --no-report``)."""
+    """Start ``count`` more processes of the sweep (``labcore sweep FOLDER --no-report``), once
+    the study exists: processes creating one database together could collide."""
+    if count:
+        open_study(folder, read_spec(folder))
     command = [sys.executable, "-m", "labcore"]
     if plugins_dir:
         command += ["--plugins-dir", str(plugins_dir)]

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from labcore import sweep
+from labcore.cli_options import fail, out_option, set_option
 from labcore.plugins import PluginError, get_manager
 from labcore.recipe import RecipeError
 from labcore.schema import SchemaError
 
 
-def _fail(message: str, code: int) -> None:
-    click.echo(f"labcore: error: {message}", err=True)
-    sys.exit(code)
-
-
 @click.command("sweep")
 @click.argument("recipe")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a recipe value for every trial, as in `labcore run` (repeatable).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("outputs"),
-    show_default=True,
-    help="Folder that receives the sweep folder (OUT/<run name>/<study>/).",
-)
+@set_option("Override a recipe value for every trial, as in `labcore run` (repeatable).")
+@out_option("Folder that receives the sweep folder (OUT/<run name>/<study>/).")
 @click.option(
     "--grid",
     multiple=True,
@@ -120,17 +103,17 @@ def sweep_command(
         finally:
             failed = [w for w in workers if w.wait() != 0]
     except Interrupted as exc:
-        _fail(
+        fail(
             f"interrupted by {exc}; resume the sweep with: labcore sweep {folder}", 128 + exc.signum
         )
     except (RecipeError, SchemaError, PluginError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except (NonFiniteLoss, ValueError, RuntimeError, OSError) as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     if report:
         from labcore import sweep_report
 
         markdown, _ = sweep_report.write(folder)
         click.echo(f"sweep report: {markdown}", err=True)
     if failed:
-        _fail(f"{len(failed)} of the sweep's worker processes failed", 1)
+        fail(f"{len(failed)} of the sweep's worker processes failed", 1)

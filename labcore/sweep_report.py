@@ -16,7 +16,7 @@ from labcore.plots import plot_curves
 from labcore.report import Document, Section, to_html, to_markdown
 from labcore.run_sections import cell, fmt
 from labcore.runfolder import Run, is_run, open_run
-from labcore.sweep import open_study, read_spec, run_folder
+from labcore.sweep import holds_configuration, open_study, read_spec, run_folder
 
 REPORT_DIR = "report"
 
@@ -29,13 +29,17 @@ def _mean_std(values: list[float]) -> str:
 
 
 def trial_rows(folder: Path) -> tuple[Any, list[dict[str, Any]], str, str]:
-    """(spec, one row per trial that holds a configuration, monitored metric, its mode)."""
+    """(spec, one row per trial that holds a configuration, monitored metric, its mode).
+
+    A trial run on another machine (a shared ``--storage``) has no run folders here: its seeds'
+    values come from the study.
+    """
     spec = read_spec(folder)
     monitor, mode = spec.monitor, spec.mode
     study = open_study(folder, spec)
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        if trial.user_attrs.get("continued"):
+        if not holds_configuration(trial):
             continue
         runs = {}
         for seed in spec.seeds:
@@ -47,6 +51,8 @@ def trial_rows(folder: Path) -> tuple[Any, list[dict[str, Any]], str, str]:
             for r in runs.values()
             if monitor in (r.metrics().get("metrics") or {})
         ]
+        if not runs:
+            values = list(trial.user_attrs.get("values", {}).values())
         rows.append(
             {
                 "number": trial.number,

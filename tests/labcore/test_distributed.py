@@ -3,6 +3,9 @@
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,61 @@ def test_two_processes_match_one_process_over_the_same_global_batches(labcore_cl
     (folder,) = (tmp_path / "two").glob("toy/*")
     records = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "loss" in r] == [5, 10, 12]  # one writer, no duplicates
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_machines_match_one_process_and_only_node_0_writes(labcore_cli, tmp_path):
+    """Two launchers as two nodes over 127.0.0.1, one process each; node 1's --out stands for
+    the other machine's disk."""
+    args = ["--plugins-dir", TOY_DIR, "run", TOY, *NO_DROPOUT]
+    labcore_cli(*args, "--set", "train.batch_size=32", "--out", tmp_path / "one", check=0)
+    nodes = ["--set", "train.batch_size=16", "--nnodes", "2", "--master-addr", "127.0.0.1"]
+    nodes += ["--master-port", str(_free_port())]
+    command = [sys.executable, "-m", "labcore", *map(str, args), *nodes]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    launchers = [
+        subprocess.Popen(
+            [*command, "--node-rank", str(node), "--out", str(tmp_path / f"node-{node}")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for node in (0, 1)
+    ]
+    (out0, err0), (out1, err1) = (launcher.communicate(timeout=300) for launcher in launchers)
+    assert [launcher.returncode for launcher in launchers] == [0, 0], err0 + err1
+    one, two = final_state(tmp_path / "one"), final_state(tmp_path / "node-0")
+    assert two["world_size"] == 2 and two["step"] == 12
+    for key, value in one["model"].items():
+        torch.testing.assert_close(two["model"][key], value, rtol=1e-5, atol=1e-6)
+    assert out0.count("test/accuracy") == 1 and "run folder:" in err0
+    assert not (tmp_path / "node-1").exists() and out1 == "" and err1 == ""
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--nnodes", "2", "--node-rank", "2", "--master-addr", "127.0.0.1"], "run from 0 to 1"),
+        (["--nnodes", "2", "--node-rank", "1"], "needs --master-addr"),
+        (["--master-addr", "127.0.0.1"], "go with --nproc N or --nnodes M"),
+        (["--nproc", "2", "--master-port", "PORT IN USE"], "the port is not free"),
+    ],
+)
+def test_launch_settings_that_cannot_work_are_usage_errors(labcore_cli, tmp_path, options, message):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        options = [port if option == "PORT IN USE" else option for option in options]
+        result = labcore_cli("--plugins-dir", TOY_DIR, "run", TOY, *options, "--out", tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
 
 
 def test_a_parameter_no_loss_uses_is_left_alone_as_in_one_process(labcore_cli, tmp_path):
@@ -192,8 +250,6 @@ def _alive(pid: int) -> bool:
 
 def _start_long_run(tmp_path: Path):
     """`labcore run --nproc 2` of the toy for minutes, once both processes train (log written)."""
-    import subprocess
-    import sys
     import time
 
     process = subprocess.Popen(
