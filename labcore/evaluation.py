@@ -3,7 +3,7 @@ sample-based metrics of the recipe's ``[evaluate]`` section."""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,12 @@ from labcore.batching import eval_batches
 from labcore.data import DataBundle
 from labcore.model import Model
 from labcore.recipe import RecipeError
+from labcore.runfolder import utc_now
+
+TRAINING = "training"
+"""``evaluated.by`` of the final evaluation at the end of training."""
+RE_EVALUATION = "labcore evaluate"
+"""``evaluated.by`` of an evaluation made later by ``labcore evaluate``."""
 
 
 class SplitBatches:
@@ -78,12 +84,37 @@ def final_evaluation(
     from labcore.metrics.generative import evaluate_generative
 
     metrics, details = evaluate_generative(model, bundle, config, device)
-    return {"metrics": metrics, "details": details}
+    floor = details.get("noise_floor", {}).pop("values", None)
+    return {"metrics": metrics, "details": details, "noise_floor": floor}
+
+
+def evaluation_stamp(
+    result: dict[str, Any],
+    by: str,
+    checkpoint_name: str,
+    config: Any,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """What an evaluation record keeps besides the values: the noise floor of the two-sample
+    metrics (when measured), and ``evaluated``: when (UTC), by what (``"training"`` or
+    ``"labcore evaluate"``), from which checkpoint file, with which ``--set`` overrides and the
+    whole ``[evaluate]`` section it ran with."""
+    evaluated = {
+        "time": utc_now(),
+        "by": by,
+        "checkpoint": checkpoint_name,
+        "overrides": list(overrides),
+        "evaluate": dataclasses.asdict(config),
+    }
+    floor = result.get("noise_floor")
+    return {**({"noise_floor": floor} if floor else {}), "evaluated": evaluated}
 
 
 def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: list[str]) -> dict:
     """Recompute a finished run's final metrics from the checkpoint its final evaluation uses
-    (``best.pt`` or the newest, see ``train.final``); rewrite metrics.json.
+    (``best.pt`` or the newest, see ``train.final``), with the ``--set evaluate.*`` ``overrides``;
+    the record becomes the latest (metrics.json) and joins the run's history of evaluations
+    (evaluations.jsonl, see :meth:`labcore.runfolder.Run.add_evaluation`).
 
     Every process of a distributed run takes part (see
     :func:`~labcore.metrics.generative.evaluate_generative`); rank 0 writes.
@@ -111,9 +142,11 @@ def evaluate_run(run_dir: Path, device: torch.device, manager: Any, overrides: l
     result = final_evaluation(model, bundle, recipe.evaluate, device)
     metrics.update(result["metrics"])
     record = {"step": int(state["step"]), "metrics": metrics, "evaluation": result["details"]}
-    if distributed.rank() == 0:  # only rank 0 reads and writes metrics.json
+    if distributed.rank() == 0:  # only rank 0 reads and writes the run's evaluations
         previous = run.metrics()
         record.update({k: previous[k] for k in ("weights", "stopped_early") if k in previous})
-        (run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+        stamp = evaluation_stamp(result, RE_EVALUATION, path.name, recipe.evaluate, overrides)
+        record.update(stamp)
+        run.add_evaluation(record)
         manager.hook.labcore_evaluation_done(run=run, step=record["step"], metrics=metrics)
     return record

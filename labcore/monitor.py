@@ -22,7 +22,7 @@ Mode = Literal["max", "min"]
 #: :data:`labcore.runs.LOWER_IS_BETTER`, which are looked for first).
 HIGHER_IS_BETTER = (
     "accuracy", "elbo", "iwae", "f1", "auc", "precision", "recall", "coverage", "density",
-    "likelihood", "inception_score",
+    "likelihood", "inception_score", "covered",
 )  # fmt: skip
 
 

@@ -39,8 +39,8 @@ def _find(paths: tuple[Path, ...]) -> list[Run]:
 @click.option(
     "--ascending/--descending",
     default=None,
-    help="Comparison: sort order (default: lowest first for losses, FID, KID and other "
-    "lower-is-better metrics, else highest first).",
+    help="Comparison: sort order (default: the metric's declared direction, best first: lowest "
+    "first for FID, KID, losses and other lower-is-better metrics, else highest first).",
 )
 @click.option(
     "-o",
@@ -71,8 +71,10 @@ def report(
     metrics, training curves, samples and the model family's figures), in the run folder.
 
     With several RUN_DIRs, or a folder of runs (such as outputs/): comparison.md and
-    comparison.html, one table of the runs sorted by a metric with the recipe settings that
-    differ between them highlighted, and their training curves overlaid.
+    comparison.html, the runs sorted by a metric with the recipe settings that differ between
+    them highlighted, and their training curves overlaid. Runs whose sample-based metrics were
+    measured with different extractors, weights or sample counts go in separate tables; runs
+    that differ only in run.seed make one configuration, shown as mean ± std over its seeds.
     """
     found = _find(paths)
     if csv_export:
@@ -114,12 +116,20 @@ def report(
     default=Path("outputs"),
     type=click.Path(file_okay=False, path_type=Path),
 )
-def runs(folder: Path) -> None:
+@click.option(
+    "--history",
+    is_flag=True,
+    help="List every evaluation of each run (the final one of training and each `labcore "
+    "evaluate`): when, by what, step, checkpoint, main metric, what measured it, --set options.",
+)
+def runs(folder: Path, history: bool) -> None:
     """List the runs under FOLDER (default: outputs/), newest first.
 
     One line per run: its folder, status (running, finished, failed, interrupted, or unknown
-    for a folder without a status.json labcore wrote), step of the total, main metric (the
-    recipe's first sample-based metric, else the test split's, else the latest training loss)
+    for a folder without a status.json labcore wrote), step of the total, main metric of its
+    latest evaluation (the recipe's first sample-based metric, else the monitored metric, else
+    the test split's, never a discriminator's output; before any evaluation, the latest training
+    loss), what the sample-based metrics were measured with (extractor@weights real/generated)
     and the time since it started.
     """
     if not folder.is_dir():
@@ -132,10 +142,17 @@ def runs(folder: Path) -> None:
         click.echo(f"no runs under {folder}")
         return
     now = dt.datetime.now(dt.UTC)
-    lines = []
+    lines, opened = [], []
     for path in folders:
         try:
-            lines.append(runs_module.describe(open_run(path), now))
+            run = open_run(path)
+            lines.append(runs_module.describe(run, now))
+            if history:
+                run.evaluations()  # a damaged history is reported here, with the run skipped
+            opened.append(run)
         except ValueError as exc:
             click.echo(f"labcore: warning: skipped {path}: {exc}", err=True)
-    click.echo(runs_module.table(lines))
+    if history:
+        click.echo(runs_module.history_table(opened))
+    else:
+        click.echo(runs_module.table(lines))

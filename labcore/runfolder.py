@@ -8,7 +8,9 @@
     log.jsonl          one JSON object per logged step (training means, evaluations)
     checkpoints/       last.pt and step-N.pt
     samples/           step-N.png sample grids (generative models)
-    metrics.json       the final evaluation, with what it was measured with
+    metrics.json       the latest evaluation, with what it was measured with
+    evaluations.jsonl  every evaluation, oldest first (the final one of training, each
+                       `labcore evaluate`), one JSON object per line
     report.md          the run's report
     .lock              locked while a process writes the run (see labcore.lock)
 """
@@ -32,6 +34,9 @@ from labcore import checkpoint
 from labcore.data import DataBundle
 from labcore.plugins import PluginManager, get_manager
 from labcore.schema import build
+
+METRICS_NAME = "metrics.json"
+HISTORY_NAME = "evaluations.jsonl"
 
 
 class RunFolderError(ValueError):
@@ -77,8 +82,43 @@ class Run:
         tmp.replace(path)
 
     def metrics(self) -> dict[str, Any]:
-        path = self.dir / "metrics.json"
+        """The latest evaluation (``metrics.json``), or ``{}`` before the first one."""
+        path = self.dir / METRICS_NAME
         return read_json(path) if path.is_file() else {}
+
+    def evaluations(self) -> list[dict[str, Any]]:
+        """Every evaluation of the run, oldest first: ``evaluations.jsonl``, or for a run
+        written before that file existed, its one ``metrics.json``."""
+        path = self.dir / HISTORY_NAME
+        if not path.is_file():
+            latest = self.metrics()
+            return [latest] if latest else []
+        records = []
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError as exc:
+                raise RunFolderError(f"{path} is damaged (line {number}: {exc})") from None
+        return records
+
+    def add_evaluation(self, record: dict[str, Any]) -> None:
+        """Keep ``record`` as the latest evaluation (``metrics.json``, replaced atomically) and
+        append it to the history (``evaluations.jsonl``).
+
+        The history of a run that has none yet starts with the ``metrics.json`` it replaces, so
+        an evaluation made before histories were kept is not lost.
+        """
+        history = self.dir / HISTORY_NAME
+        previous = self.metrics() if not history.is_file() else {}
+        with open(history, "a") as f:
+            for entry in ([previous] if previous else []) + [record]:
+                f.write(json.dumps(entry) + "\n")
+        path = self.dir / METRICS_NAME
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.replace(path)
 
     def log(self) -> list[dict[str, Any]]:
         path = self.dir / "log.jsonl"

@@ -10,8 +10,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from labcore import logs
+from labcore.measurement import direction, is_discriminator_output, setting
 from labcore.runfolder import Run, is_run, open_run
 
 _STAMP = re.compile(r"^(\d{8}-\d{6})")
@@ -67,35 +69,77 @@ def age(seconds: float) -> str:
 
 
 def lower_is_better(metric: str) -> bool:
-    """Whether smaller values of ``metric`` are better, judged by the words in its name."""
+    """Whether smaller values of ``metric`` are better, judged by the words in its name (for the
+    model's own metrics and old records: see :func:`labcore.measurement.direction`)."""
     name = metric.lower()
     return any(word in name for word in LOWER_IS_BETTER)
 
 
-def main_metric(run: Run) -> tuple[str, float] | None:
-    """The metric that best sums up ``run``.
+def _named_in_evaluate(record: dict[str, Any], recipe: dict[str, Any]) -> list[str]:
+    """The sample-based metrics the evaluation of ``record`` ran: as recorded, else the
+    recipe's ``[evaluate] metrics``."""
+    evaluated = (record.get("evaluated") or {}).get("evaluate") or {}
+    names = evaluated.get("metrics", recipe.get("evaluate", {}).get("metrics", []))
+    return list(names) if isinstance(names, list) else []
 
-    From ``metrics.json``: the first metric the recipe's ``[evaluate] metrics`` names (FID, ...),
-    else the first non-loss metric of the evaluation split (``test/accuracy``), else the first
-    metric. Before the run has final metrics: its latest logged training value (``loss``).
+
+def _first_with_direction(record: dict[str, Any], keys: list[str]) -> str | None:
+    """The first of ``keys`` that has a direction (``kid`` rather than ``kid_std``), else the
+    first of them, else None."""
+    ranked = [k for k in keys if direction(record, k) is not None]
+    return (ranked or keys or [None])[0]
+
+
+def main_key(record: dict[str, Any], recipe: dict[str, Any]) -> str | None:
+    """The metric of an evaluation record that best sums up the run, or None.
+
+    In order: the first sample-based metric ``[evaluate] metrics`` names (FID, ...); the
+    monitored metric (``[train] monitor``), measured on the evaluation split when it is there
+    (``test/accuracy`` for ``val/accuracy``), else as monitored; the model's own metrics of the
+    evaluation split, those better when higher first (accuracy, ELBO), then the others with a
+    known direction (losses last), then the rest; then the same among all splits. A
+    discriminator's output (``d_real``) is never chosen.
     """
-    metrics = run.metrics().get("metrics") or {}
-    if metrics:
-        evaluate = run.recipe.get("evaluate", {})
-        for name in evaluate.get("metrics", []):
-            for key in metrics:
-                if key == name or key.startswith(f"{name}_") or key.startswith(f"{name}/"):
-                    return key, metrics[key]
-        split = evaluate.get("split", "test")
-        in_split = [k for k in metrics if k.startswith(f"{split}/")]
-        preferred = [k for k in in_split if "loss" not in k] or in_split or list(metrics)
-        return preferred[0], metrics[preferred[0]]
-    for record in reversed(run.log()):
-        if logs.is_training(record):
+    metrics = [k for k in record.get("metrics") or {} if not is_discriminator_output(k)]
+    for name in _named_in_evaluate(record, recipe):
+        named = [k for k in metrics if k == name or k.startswith((f"{name}_", f"{name}/"))]
+        if named:
+            return _first_with_direction(record, named)
+    split = recipe.get("evaluate", {}).get("split", "test")
+    monitor = recipe.get("train", {}).get("monitor")
+    if isinstance(monitor, str) and monitor:
+        for key in (f"{split}/{monitor.rsplit('/', 1)[-1]}", monitor):
+            if key in metrics:
+                return key
+    in_split = [k for k in metrics if k.startswith(f"{split}/")]
+    for keys in (in_split, metrics):
+        higher = [k for k in keys if direction(record, k) is True]
+        known = [k for k in keys if direction(record, k) is not None]
+        not_losses = [k for k in known if "loss" not in k]
+        if keys:
+            return (higher or not_losses or known or keys)[0]
+    return None
+
+
+def main_metric(run: Run) -> tuple[str, float] | None:
+    """The metric that best sums up ``run`` and its latest value.
+
+    From ``metrics.json``: see :func:`main_key`. Before the run has final metrics: its latest
+    logged training value (``loss``), not a discriminator's.
+    """
+    record = run.metrics()
+    key = main_key(record, run.recipe)
+    if key is not None:
+        return key, record["metrics"][key]
+    for entry in reversed(run.log()):
+        if logs.is_training(entry):
             values = [
                 (k, v)
-                for k, v in record.items()
-                if k not in logs.NOT_SERIES and not k.startswith("lr/") and logs.is_number(v)
+                for k, v in entry.items()
+                if k not in logs.NOT_SERIES
+                and not k.startswith("lr/")
+                and not is_discriminator_output(k)
+                and logs.is_number(v)
             ]
             if values:
                 return values[0]
@@ -115,12 +159,27 @@ class RunLine:
     status: str
     step: str
     metric: str
+    measured: str
     age: str
     started: dt.datetime
 
 
+def metric_text(record: dict[str, Any], recipe: dict[str, Any]) -> str:
+    """The main metric of an evaluation record as ``name value``, or ``-``."""
+    key = main_key(record, recipe)
+    return "-" if key is None else f"{key} {record['metrics'][key]:.4g}"
+
+
+def measured_text(record: dict[str, Any]) -> str:
+    """What the record's sample-based metrics were measured with, in a few characters
+    (:meth:`labcore.measurement.Setting.short`), or ``-``."""
+    found = setting(record)
+    return "-" if found is None else found.short()
+
+
 def describe(run: Run, now: dt.datetime | None = None) -> RunLine:
-    """``run`` summed up in a line: status, step (of max), main metric, time since it started."""
+    """``run`` summed up in a line: status, step (of max), main metric of its latest evaluation
+    and what measured it, time since it started."""
     now = now or dt.datetime.now(dt.UTC)
     status = run.status()
     step, total = status.get("step"), status.get("max_steps")
@@ -129,27 +188,76 @@ def describe(run: Run, now: dt.datetime | None = None) -> RunLine:
         step = steps[-1] if steps else None
     step_text = "-" if step is None else f"{step}/{total}" if total else str(step)
     metric = main_metric(run)
-    metric_text = f"{metric[0]} {metric[1]:.4g}" if metric else "-"
     begun = started(run.dir)
     return RunLine(
         path=run.dir,
         status=status.get("status") if status.get("status") in STATUSES else "unknown",
         step=step_text,
-        metric=metric_text,
+        metric=f"{metric[0]} {metric[1]:.4g}" if metric else "-",
+        measured=measured_text(run.metrics()),
         age=age((now - begun).total_seconds()),
         started=begun,
     )
 
 
-def table(lines: list[RunLine]) -> str:
-    """The runs as aligned text columns, newest first."""
-    headers = ("RUN", "STATUS", "STEP", "MAIN METRIC", "AGE")
-    rows = [
-        (str(line.path), line.status, line.step, line.metric, line.age)
-        for line in sorted(lines, key=lambda x: x.started, reverse=True)
-    ]
+def columns(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """``rows`` under ``headers`` as aligned text columns."""
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
         for row in [headers, *rows]
     )
+
+
+#: Under ``labcore runs`` when the listed main metrics were measured in different settings.
+SETTINGS_DIFFER = (
+    "note: the sample-based metrics above were measured with different feature extractors, "
+    "weights or sample counts (MEASURED WITH), so their values do not compare across those "
+    "settings; `labcore report` puts each setting in a table of its own"
+)
+
+
+def table(lines: list[RunLine]) -> str:
+    """The runs as aligned text columns, newest first, and a note when their sample-based main
+    metrics were measured in different settings."""
+    headers = ("RUN", "STATUS", "STEP", "MAIN METRIC", "MEASURED WITH", "AGE")
+    ordered = sorted(lines, key=lambda x: x.started, reverse=True)
+    rows = [
+        (str(line.path), line.status, line.step, line.metric, line.measured, line.age)
+        for line in ordered
+    ]
+    text = columns(headers, rows)
+    if len({line.measured for line in lines if line.measured != "-"}) > 1:
+        text += f"\n\n{SETTINGS_DIFFER}"
+    return text
+
+
+def history_rows(run: Run) -> list[tuple[str, ...]]:
+    """One row per evaluation of ``run``, oldest first: when, by what, step, checkpoint, main
+    metric, measured with, the ``--set`` overrides."""
+    rows = []
+    for record in run.evaluations():
+        evaluated = record.get("evaluated") or {}
+        rows.append(
+            (
+                str(run.dir),
+                evaluated.get("time") or "(not recorded)",
+                evaluated.get("by") or "training",
+                str(record.get("step", "-")),
+                evaluated.get("checkpoint") or "-",
+                metric_text(record, run.recipe),
+                measured_text(record),
+                " ".join(evaluated.get("overrides") or []) or "-",
+            )
+        )
+    return rows
+
+
+def history_table(runs: list[Run]) -> str:
+    """Every evaluation of ``runs`` (newest run first, each run's evaluations oldest first) as
+    aligned text columns."""
+    headers = (
+        "RUN", "EVALUATED", "BY", "STEP", "CHECKPOINT", "MAIN METRIC", "MEASURED WITH", "SET",
+    )  # fmt: skip
+    ordered = sorted(runs, key=lambda run: started(run.dir), reverse=True)
+    return columns(headers, [row for run in ordered for row in history_rows(run)])

@@ -55,6 +55,9 @@ class EvaluateConfig:
         2000, "Wasserstein: largest side solved exactly (above it: the sliced distance)"
     )
     wasserstein_projections: int = hp(1000, "Wasserstein: random directions of the sliced one")
+    noise_floor: bool = hp(
+        True, "also measure each two-sample metric between two disjoint real sets (real vs real)"
+    )
 
     def __post_init__(self) -> None:
         positive = {

@@ -22,6 +22,7 @@ import torch
 from labcore import distributed
 from labcore.features.base import FeatureExtractor
 from labcore.features.cache import ReferenceCache, tensor_sha256
+from labcore.metrics import noise_floor
 from labcore.metrics.base import Metric
 from labcore.metrics.config import EvaluateConfig
 from labcore.schema import build
@@ -114,12 +115,13 @@ def load_reference(
     real_outputs: Any,
     cache: ReferenceCache | None,
     device: torch.device | str,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
     """Give each two-sample metric its real side, from ``cache`` or computed and stored there.
 
     ``real_outputs()`` returns the extractor outputs of the real images; it is called only when
     something is missing from the cache (on every process when any misses it, as it may be a
-    collective; only rank 0 writes the cache). Returns what happened, for the details.
+    collective; only rank 0 writes the cache). Returns what happened, for the details, and the
+    real outputs when they were at hand (cached or extracted; None otherwise).
     """
     two_sample = [m for m in metrics if m.two_sample]
     entry = (cache.load(key, device) if cache is not None else None) or {}
@@ -139,24 +141,75 @@ def load_reference(
         path = cache.path(key)
         if missing and distributed.rank() == 0:
             cache.save(key, {"outputs": outputs, "metrics": states})
-    return {"cache": str(path) if path else None, "reused": bool(two_sample) and not missing}
+    info = {"cache": str(path) if path else None, "reused": bool(two_sample) and not missing}
+    return info, outputs
 
 
-def _real_images(bundle: Any, config: EvaluateConfig) -> torch.Tensor:
-    split = bundle.split(config.split)
+def real_subsets(
+    count: int, wanted: int, other: int
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Which of a split's ``count`` real images an evaluation uses, as sorted indices.
+
+    The reference set: ``wanted`` images, the first of a permutation seeded with
+    :data:`REAL_SUBSET_SEED` (None: the whole split, when it has no more than ``wanted``). The
+    noise floor's second set: the next ``other`` images of that permutation, disjoint from the
+    reference (None when the split does not hold both).
+    """
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))
+    reference = order[:wanted].sort().values if wanted < count else None
+    second = order[wanted : wanted + other].sort().values if wanted + other <= count else None
+    return reference, second
+
+
+def _split_images(bundle: Any, name: str) -> torch.Tensor:
+    """The image tensor ``x`` of split ``name``; ValueError when it has none."""
     try:
-        images = split["x"]
+        return bundle.split(name)["x"]
     except (KeyError, TypeError):
         raise ValueError(
-            f"the '{config.split}' split has no image tensor 'x'; sample-based metrics need a "
+            f"the '{name}' split has no image tensor 'x'; sample-based metrics need a "
             "dataset of images (TensorSplit with x)"
         ) from None
+
+
+def _other_split_images(bundle: Any, config: EvaluateConfig) -> tuple[torch.Tensor, str] | None:
+    """``config.num_samples`` real images of another split (val, then train, then any other),
+    a seeded random subset, for a noise floor at the evaluation's size when the evaluated split
+    is too small to hold both sets; None when no split holds that many."""
+    others = [s for s in ("val", "train") if s in bundle.splits and s != config.split]
+    others += [s for s in bundle.splits if s not in others and s != config.split]
+    for name in others:
+        try:
+            images = _split_images(bundle, name)
+        except ValueError:
+            continue
+        if images.shape[0] >= config.num_samples:
+            chosen, _ = real_subsets(images.shape[0], config.num_samples, 0)
+            if chosen is not None:
+                images = images[chosen.to(images.device)]
+            return images, name
+    return None
+
+
+def _real_images(
+    bundle: Any, config: EvaluateConfig
+) -> tuple[torch.Tensor, torch.Tensor | None, str | None]:
+    """The reference images of ``config.split``, the noise floor's disjoint second set and the
+    split it comes from: the next images of the same permutation (see :func:`real_subsets`), else
+    ``config.num_samples`` images of another split (:func:`_other_split_images`), else None (the
+    floor then compares two halves of the reference)."""
+    images = _split_images(bundle, config.split)
     wanted = config.num_real or config.num_samples
-    if wanted < images.shape[0]:
-        generator = torch.Generator().manual_seed(REAL_SUBSET_SEED)
-        order = torch.randperm(images.shape[0], generator=generator)[:wanted]
-        images = images[order.sort().values.to(images.device)]
-    return images
+    reference, second = real_subsets(images.shape[0], wanted, config.num_samples)
+    other = images[second.to(images.device)] if second is not None else None
+    source = config.split if other is not None else None
+    if other is None and config.noise_floor:
+        found = _other_split_images(bundle, config)
+        if found is not None:
+            other, source = found
+    if reference is not None:
+        images = images[reference.to(images.device)]
+    return images, other, source
 
 
 @contextlib.contextmanager
@@ -191,8 +244,13 @@ def evaluate_generative(
     features of the k-NN and kernel metrics gathered in order) and rank 0 computes the values,
     which every process returns. The result is the one-process result on the same samples.
 
+    Unless ``config.noise_floor`` is off, each two-sample metric is also measured between the
+    reference set and a disjoint set of real images of the generated side's size
+    (:mod:`labcore.metrics.noise_floor`), before any sample is drawn.
+
     Returns ``(metrics, details)``: the metric values, and what they were measured with
-    (extractor, weights' SHA-256, sample counts, metric options, the reference cache used).
+    (extractor, weights' SHA-256, sample counts, metric options, the reference cache used, and
+    the noise floor: ``noise_floor`` with its ``values`` and sizes).
     """
     if registry is None:
         from labcore.plugins import get_manager
@@ -203,7 +261,7 @@ def evaluate_generative(
     metrics = build_metrics(config, registry)
     extractor = build_extractor(config.extractor, device, registry)
     value_range = tuple(bundle.info.get("value_range", (-1.0, 1.0)))
-    real = _real_images(bundle, config)
+    real, other, other_split = _real_images(bundle, config)
     key = {
         "dataset_sha256": tensor_sha256(real),
         "split": config.split,
@@ -213,13 +271,26 @@ def evaluate_generative(
         "weights_sha256": extractor.weights_sha256,
     }
     cache = ReferenceCache(config.cache_dir or None)
-    reference = load_reference(
-        metrics,
-        key,
-        lambda: extract_shared(extractor, real, config.batch_size, value_range, device),
-        cache,
-        device,
-    )
+
+    def extract(images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return extract_shared(extractor, images, config.batch_size, value_range, device)
+
+    reference, real_outputs = load_reference(metrics, key, lambda: extract(real), cache, device)
+    floor = None
+    if config.noise_floor and any(m.two_sample for m in metrics):
+        floor = noise_floor.measure(
+            {_metric_key(m): m for m in metrics if m.two_sample},
+            lambda: {_metric_key(m): m for m in build_metrics(config, registry) if m.two_sample},
+            key,
+            cache,
+            other,
+            lambda: extract(other),
+            lambda: real_outputs if real_outputs is not None else extract(real),
+            int(real.shape[0]),
+            device,
+        )
+        if other_split is not None:
+            floor["split"] = other_split
     batch_count = -(-config.num_samples // config.batch_size)
     with _eval_mode(model):
         for index in distributed.shard(batch_count):
@@ -254,6 +325,7 @@ def evaluate_generative(
         "metrics": {m.name: {"options": m.options(), **m.notes} for m in metrics},
         "higher_is_better": higher_is_better(metrics),
         "reference": reference,
+        **({"noise_floor": floor} if floor is not None else {}),
         "seconds": round(time.perf_counter() - started, 3),
     }
     return values, details
@@ -300,7 +372,7 @@ def compare(
         }
     else:
         key = {"features_sha256": fingerprint(real)}
-    reference = load_reference(metrics, key, lambda: outputs_of(real), cache, device)
+    reference, _ = load_reference(metrics, key, lambda: outputs_of(real), cache, device)
     fake_outputs = outputs_of(fake)
     for metric in metrics:
         if metric.input not in fake_outputs:

@@ -6,6 +6,7 @@ check the report against known contents; the last ones drive the command line on
 
 import base64
 import csv
+import dataclasses
 import html.parser
 import io
 import json
@@ -21,7 +22,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from labcore import compare, logs, markup, plots, report, report_cli, run_sections
+from labcore import runs as runs_module
 from labcore.images import save_grid
+from labcore.metrics import Metric
+from labcore.metrics.generative import higher_is_better
 from labcore.plugins import PluginManager
 from labcore.runfolder import Run, open_run
 
@@ -362,7 +366,8 @@ def test_comparison_of_two_runs_sorts_highlights_and_overlays(tmp_path):
     header = next(line for line in markdown.splitlines() if line.startswith("| |"))
     assert header.index("a/run") < header.index("b/run")  # names repeat: folders tell apart
     assert "[b/run](../b/run/report.html)" in header
-    assert "| **fid** | 10 | 20 |" in markdown and "| kid | 0.02 | 0.01 |" in markdown
+    # the best value of each metric in bold, by its declared direction (lower is better)
+    assert "| **fid** | **10** | 20 |" in markdown and "| kid | 0.02 | **0.01** |" in markdown
     differing = re.findall(r"^\| `([^`]+)` \|", markdown, re.M)
     assert differing == ["run.seed", "optimizer.lr"]
     assert "| `optimizer.lr` | 0.0002 | **0.001** |" in markdown
@@ -375,7 +380,7 @@ def test_comparison_of_two_runs_sorts_highlights_and_overlays(tmp_path):
 
     by_kid = compare.build([worse, better], tmp_path / "cmp", sort="kid")
     assert "Sorted by `kid`, lowest first." in by_kid.sections[0].markdown
-    assert "| **kid** | 0.01 | 0.02 |" in by_kid.sections[0].markdown
+    assert "| **kid** | **0.01** | 0.02 |" in by_kid.sections[0].markdown
     with pytest.raises(ValueError, match="no run has the metric 'bleu'; available: fid, kid"):
         compare.build([worse, better], tmp_path / "cmp", sort="bleu")
 
@@ -389,6 +394,120 @@ def test_comparison_labels_and_differences():
     assert compare.recipe_differences(runs) == ["model.h", "model.extra"]
     same_name = [Run(Path(f"/{top}/x/1"), {"run": {"name": "x"}}) for top in ("o", "p")]
     assert compare.labels(same_name) == ["o/x/1", "p/x/1"]
+
+
+def with_record(run: Run, metrics: dict, details: dict) -> Run:
+    """``run`` with its metrics.json replaced by ``metrics`` measured as ``details`` say."""
+    record = {"step": 100, "metrics": metrics, "evaluation": details}
+    (run.dir / "metrics.json").write_text(json.dumps(record))
+    return run
+
+
+def seeded(seed: int, lr: float = 2e-4) -> dict:
+    recipe = json.loads(json.dumps(RECIPE))
+    recipe["run"]["seed"], recipe["optimizer"]["lr"] = seed, lr
+    return recipe
+
+
+def test_runs_measured_differently_are_never_ranked_together(tmp_path):
+    other_weights = {**evaluation_details(), "extractor": {"name": "classifier",
+                                                           "weights_sha256": "f" * 64}}
+    runs = [
+        with_record(make_run(tmp_path / "a" / "run", recipe=seeded(0, lr=1e-4)), {"fid": 30.0},
+                    evaluation_details(500)),
+        with_record(make_run(tmp_path / "b" / "run", recipe=seeded(1)), {"fid": 5.0},
+                    evaluation_details(2000)),
+        with_record(make_run(tmp_path / "c" / "run", recipe=seeded(2)), {"fid": 20.0},
+                    evaluation_details(500)),
+        with_record(make_run(tmp_path / "d" / "run", recipe=seeded(3)), {"fid": 1.0},
+                    other_weights),
+    ]  # fmt: skip
+    document = compare.build(runs, tmp_path / "cmp")
+    titles = [section.title for section in document.sections]
+    assert titles[:4] == [
+        "Measurement settings",
+        f"Measured with classifier (weights {SHA[:12]}), 500 real / 500 generated samples",
+        f"Measured with classifier (weights {SHA[:12]}), 2000 real / 2000 generated samples",
+        "Measured with classifier (weights ffffffffffff), 500 real / 500 generated samples",
+    ]
+    reason = document.sections[0].markdown
+    assert "differ in sample counts, extractor weights" in reason and "do not compare" in reason
+    same = document.sections[1].markdown
+    assert "| **fid** | **20** | 30 |" in same  # ranked only against the same setting
+    for section, label in zip(document.sections[2:4], ("b/run", "d/run")):
+        header = next(line for line in section.markdown.splitlines() if line.startswith("| |"))
+        assert label in header and header.count("/run") == 1
+
+    result = CliRunner().invoke(report_cli.runs, [str(tmp_path)])
+    lines = result.output.splitlines()
+    assert lines[-1].startswith("note: the sample-based metrics above were measured with")
+    measured = {line.split()[0]: line.split()[5:7] for line in lines[1:5]}
+    assert measured[str(runs[1].dir)] == [f"classifier@{SHA[:12]}", "2000/2000"]
+
+
+def test_seeds_of_one_configuration_make_one_row_with_mean_and_std(tmp_path):
+    runs = [make_run(tmp_path / f"s{seed}" / "run", recipe=seeded(seed),
+                     metrics={"fid": 10.0 + 2 * seed, "kid": 0.01}) for seed in range(3)]
+    runs.append(make_run(tmp_path / "other" / "run", recipe=seeded(0, lr=1e-3),
+                         metrics={"fid": 5.0, "kid": 0.02}))  # fmt: skip
+    markdown = compare.build(runs, tmp_path / "cmp").sections[0].markdown
+    rows = [line for line in markdown.splitlines() if line.startswith("| tiny-gan")]
+    assert rows == [
+        "| tiny-gan #1 | 0 | 1 finished | **5** | 0.02 | 0.001 |",
+        "| tiny-gan #2 | 0, 1, 2 | 3 finished | 12 ± 2 | **0.01 ± 0** | 0.0002 |",
+    ]
+    header = next(line for line in markdown.splitlines() if line.startswith("| configuration"))
+    assert header == "| configuration | seeds | runs | **fid** | kid | `optimizer.lr` |"
+    assert "The last column is the recipe setting that differs" in markdown
+    assert not any("s1/run" in line for line in markdown.splitlines() if line.startswith("|"))
+
+
+def test_a_seed_summary_never_averages_numbers_measured_differently(tmp_path):
+    runs = [
+        with_record(make_run(tmp_path / f"s{seed}", recipe=seeded(seed)),
+                    {"test/accuracy": 0.5 + seed / 10, "fid": 10.0 * (seed + 1)},
+                    evaluation_details(num))
+        for seed, num in ((0, 500), (1, 500), (2, 1000))
+    ]  # fmt: skip
+    summary, note = compare.seed_summary(runs)
+    assert summary["test/accuracy"] == pytest.approx((0.6, 0.1))  # the model's own: every seed
+    assert summary[f"fid [classifier@{SHA[:12]} 500/500]"] == pytest.approx((15.0, 50**0.5))
+    assert summary[f"fid [classifier@{SHA[:12]} 1000/1000]"] == (30.0, 0.0)
+    assert "fid" not in summary and "differ in sample counts" in note
+    summary, note = compare.seed_summary(runs[:2])
+    assert summary["fid"] == pytest.approx((15.0, 50**0.5)) and note is None
+
+
+class MatchLoss(Metric):
+    """A metric plugin whose name says "loss" but whose higher values are better."""
+
+    name = "match_loss"
+    Config = dataclasses.make_dataclass("MatchLossConfig", [])
+    two_sample = False
+    higher_is_better = {"match_loss": True}
+
+
+def test_sorting_and_the_best_value_follow_the_declared_direction(tmp_path):
+    details = {**evaluation_details(), "higher_is_better": higher_is_better([MatchLoss()])}
+
+    def measured(name: str, lr: float, value: float) -> Run:
+        recipe = seeded(0, lr)
+        recipe["evaluate"]["metrics"] = ["match_loss"]
+        run = make_run(tmp_path / name / "run", recipe=recipe)
+        return with_record(run, {"match_loss": value}, details)
+
+    low, high = measured("low", 1e-4, 0.5), measured("high", 1e-3, 0.9)
+    assert runs_module.lower_is_better("match_loss")  # what its name alone would say
+    markdown = compare.build([low, high], tmp_path / "cmp").sections[0].markdown
+    assert "Sorted by `match_loss`, highest first." in markdown
+    assert "| **match_loss** | **0.9** | 0.5 |" in markdown
+    assert runs_module.main_metric(low) == ("match_loss", 0.5)
+    for run in (low, high):  # a record written before directions were recorded
+        record = json.loads((run.dir / "metrics.json").read_text())
+        del record["evaluation"]["higher_is_better"]
+        (run.dir / "metrics.json").write_text(json.dumps(record))
+    markdown = compare.build([low, high], tmp_path / "cmp").sections[0].markdown
+    assert "Sorted by `match_loss`, lowest first." in markdown
 
 
 # -- the command line -------------------------------------------------------------------------

@@ -54,7 +54,27 @@ def test_report_names_the_damaged_file(labcore_cli, finished_run, tmp_path, name
     shutil.copytree(finished_run, damaged)
     (damaged / name).write_text(content)
     for folders in ([damaged], [good, damaged]):
-        result = labcore_cli("--plugins-dir", TOY_DIR, "report", *folders)
+        result = labcore_cli("--plugins-dir", TOY_DIR, "report", *folders, cwd=tmp_path)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "--sort" not in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_history_starts_with_the_evaluation_it_replaces(tmp_path):
+    import json
+
+    from labcore.runfolder import open_run
+
+    (tmp_path / "recipe.toml").write_text('[run]\nname = "x"\n')
+    old = {"step": 5, "metrics": {"fid": 3.0}}  # written before histories were kept
+    (tmp_path / "metrics.json").write_text(json.dumps(old))
+    run = open_run(tmp_path)
+    assert run.evaluations() == [old]
+    new = {"step": 5, "metrics": {"fid": 2.5}, "evaluated": {"by": "labcore evaluate"}}
+    run.add_evaluation(new)
+    run.add_evaluation({**new, "metrics": {"fid": 2.0}})
+    assert [r["metrics"]["fid"] for r in run.evaluations()] == [3.0, 2.5, 2.0]
+    assert run.metrics()["metrics"] == {"fid": 2.0}
+    (tmp_path / "evaluations.jsonl").write_text("{not json\n")
+    with pytest.raises(ValueError, match="evaluations.jsonl is damaged"):
+        run.evaluations()

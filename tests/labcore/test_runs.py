@@ -101,7 +101,9 @@ def test_runs_command_lists_status_step_metric_and_age(tmp_path):
     result = CliRunner().invoke(report_cli.runs, [str(out)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["RUN", "STATUS", "STEP", "MAIN", "METRIC", "AGE"]
+    assert lines[0].split() == [
+        "RUN", "STATUS", "STEP", "MAIN", "METRIC", "MEASURED", "WITH", "AGE",
+    ]  # fmt: skip
     rows = [line.split() for line in lines[1:]]
     assert [Path(r[0]).name for r in rows] == sorted(
         [*states, "20260105-000000"], reverse=True
@@ -114,7 +116,8 @@ def test_runs_command_lists_status_step_metric_and_age(tmp_path):
         ["finished", "100/100"],
     ]
     assert rows[0][3:5] == ["loss", "0.25"] and rows[1][3:5] == ["test/accuracy", "0.5"]
-    assert all(r[5].endswith("d") for r in rows)
+    assert all(r[5] == "-" for r in rows)  # no sample-based metrics: nothing measured them
+    assert all(r[6].endswith("d") for r in rows)
 
 
 def test_runs_command_without_runs(tmp_path):
@@ -148,3 +151,27 @@ def test_runs_shows_exactly_the_statuses_its_help_lists(labcore_cli, tmp_path):
     rows = [line.split() for line in labcore_cli("runs", out, check=0).stdout.splitlines()[1:]]
     assert sorted(r[1] for r in rows) == sorted([*runs.STATUSES[:-1], "unknown", "unknown"])
 
+
+
+def test_the_main_metric_of_a_gan_is_never_its_discriminators_output(labcore_cli, tmp_path):
+    labcore_cli("run", "gan-toy", "--set", "train.max_steps=2", "--set", "train.sample_every=0",
+                "--set", "train.eval_every=0", "--out", tmp_path, check=0)  # fmt: skip
+    (folder,) = tmp_path.glob("gan-toy/*")
+    metrics = json.loads((folder / "metrics.json").read_text())["metrics"]
+    assert list(metrics)[0] == "val/d_real"  # what the first metric alone would have given
+    name, value = runs.main_metric(open_run(folder))
+    assert name == "test/modes_covered" and value == metrics[name]
+
+
+def test_the_main_metric_prefers_the_monitored_one_on_the_evaluation_split(tmp_path):
+    folder = make_run(
+        tmp_path / "c" / "1",
+        metrics={"val/loss": 0.2, "val/accuracy": 0.8, "test/loss": 0.3, "test/accuracy": 0.7},
+    )
+    run = open_run(folder)
+    run.recipe["train"] = {"monitor": "val/loss"}
+    assert runs.main_metric(run) == ("test/loss", 0.3)
+    run.recipe["train"] = {"monitor": "val/elbo"}  # not measured: the accuracy-like one
+    assert runs.main_metric(run) == ("test/accuracy", 0.7)
+    gan = make_run(tmp_path / "g" / "1", log=[{"step": 5, "time": 1.0, "d_loss": 1.0, "g_loss": 2}])
+    assert runs.main_metric(open_run(gan)) == ("g_loss", 2)

@@ -185,3 +185,94 @@ def test_config_is_validated():
     with pytest.raises(SchemaError, match="did you mean evaluate.num_samples"):
         build(EvaluateConfig, {"num_sample": 5}, "evaluate")
     assert build(EvaluateConfig, {}, "evaluate").metrics == []
+
+
+# -- the noise floor --------------------------------------------------------------------------
+
+
+def by_hand(cfg, real, other):
+    """Each metric of ``cfg.metrics``, with the options ``cfg`` gives it, between two sets of
+    features fed directly."""
+    values = {}
+    for name in cfg.metrics:
+        cls = Registry.classes["metric"][name]
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        metric = cls(build(cls.Config, {k: getattr(cfg, k) for k in fields}, "evaluate"))
+        metric.update(real, real=True)
+        metric.update(other, real=False)
+        values.update(metric.compute())
+    return values
+
+
+def test_noise_floor_is_the_metric_between_two_disjoint_real_sets(tmp_path):
+    data, model = bundle(), Blobs()
+    cfg = config(tmp_path, metrics=["fid", "kid", "1nn", "prdc", "wasserstein", "mmd"])
+    metrics, details = evaluate_generative(model, data, cfg, "cpu", registry=Registry())
+    floor = details["noise_floor"]
+    assert floor["halves"] is False and (floor["num_real"], floor["num_other"]) == (120, 120)
+    order = torch.randperm(300, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))
+    extractor = PoolFeatures(PoolConfig())
+    images = data.split("test")["x"]
+    first = extractor.extract(images[order[:120].sort().values], (-1.0, 1.0))["features"]
+    second = extractor.extract(images[order[120:240].sort().values], (-1.0, 1.0))["features"]
+    assert not set(order[:120].tolist()) & set(order[120:240].tolist())
+    expected = by_hand(cfg, first, second)
+    assert set(floor["values"]) == set(metrics)  # every output of a two-sample metric
+    for key, value in expected.items():
+        assert floor["values"][key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    assert floor["values"]["fid"] < metrics["fid"]  # the model's samples are further away
+    again, details = evaluate_generative(model, data, cfg, "cpu", registry=Registry())
+    assert details["noise_floor"]["reused"] is True and again == metrics
+    assert details["noise_floor"]["values"] == floor["values"]
+
+
+def test_a_small_split_gives_the_floor_of_two_halves_and_says_so(tmp_path):
+    data, model = bundle(), Blobs()
+    cfg = config(tmp_path, metrics=["fid", "1nn"], num_samples=200)  # 2 x 200 > 300 images
+    _, details = evaluate_generative(model, data, cfg, "cpu", registry=Registry())
+    floor = details["noise_floor"]
+    assert floor["halves"] is True and (floor["num_real"], floor["num_other"]) == (100, 100)
+    order = torch.randperm(300, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))
+    reference = data.split("test")["x"][order[:200].sort().values]
+    halves = torch.randperm(200, generator=torch.Generator().manual_seed(0))
+    features = PoolFeatures(PoolConfig()).extract(reference, (-1.0, 1.0))["features"]
+    first, second = features[halves[:100].sort().values], features[halves[100:].sort().values]
+    expected = by_hand(cfg, first, second)
+    for key, value in expected.items():
+        assert floor["values"][key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    # k = 150 suits 200 samples per side, not halves of 100: that floor is left out, saying why
+    cfg = config(tmp_path, metrics=["fid", "prdc"], num_samples=200, knn_k=150)
+    metrics, details = evaluate_generative(model, data, cfg, "cpu", registry=Registry())
+    assert "precision" in metrics and set(details["noise_floor"]["values"]) == {"fid"}
+    assert "prdc" in details["noise_floor"]["unmeasured"][0]
+
+
+def test_a_small_split_takes_the_floor_second_set_from_another_split(tmp_path):
+    g = torch.Generator().manual_seed(1)
+    test = (0.3 * torch.randn(150, 1, 8, 8, generator=g)).clamp(-1, 1)
+    train = (0.3 * torch.randn(400, 1, 8, 8, generator=g)).clamp(-1, 1)
+    data = labcore.DataBundle(
+        splits={"train": labcore.TensorSplit(x=train), "test": labcore.TensorSplit(x=test)},
+        info={"shape": (1, 8, 8), "value_range": (-1.0, 1.0)},
+    )
+    cfg = config(tmp_path, metrics=["fid", "1nn"], num_samples=150)  # the whole test split
+    _, details = evaluate_generative(Blobs(), data, cfg, "cpu", registry=Registry())
+    floor = details["noise_floor"]
+    assert floor["halves"] is False and floor["split"] == "train"
+    assert (floor["num_real"], floor["num_other"]) == (150, 150)
+    order = torch.randperm(400, generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))
+    extractor = PoolFeatures(PoolConfig())
+    first = extractor.extract(test, (-1.0, 1.0))["features"]
+    second = extractor.extract(train[order[:150].sort().values], (-1.0, 1.0))["features"]
+    for key, value in by_hand(cfg, first, second).items():
+        assert floor["values"][key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_the_noise_floor_can_be_turned_off_and_one_sample_metrics_have_none(tmp_path):
+    data, model = bundle(), Blobs()
+    _, details = evaluate_generative(model, data, config(tmp_path, noise_floor=False), "cpu",
+                                     registry=Registry())
+    assert "noise_floor" not in details
+    _, details = evaluate_generative(model, data, config(tmp_path, metrics=["is"]), "cpu",
+                                     registry=Registry())
+    assert "noise_floor" not in details
