@@ -1,4 +1,5 @@
-"""Registers the metrics, the feature extractors and the ``labcore metrics`` command."""
+"""Registers the metrics, the feature extractors and the ``labcore metrics`` and ``labcore
+metric-study`` commands."""
 
 from __future__ import annotations
 
@@ -22,5 +23,6 @@ def labcore_feature_extractors() -> list[type]:
 @labcore.hookimpl
 def labcore_cli_commands() -> list[Any]:
     from labcore_builtins.metrics.cli import metrics
+    from labcore_builtins.metrics.study_cli import metric_study
 
-    return [metrics]
+    return [metrics, metric_study]
