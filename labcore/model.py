@@ -69,6 +69,8 @@ class Model(nn.Module, Component):
     """
 
     kind: ClassVar[str] = "model"
+    grid_caption: ClassVar[str] = "Every grid of a run comes from the same fixed noise."
+    """What the periodic sample grids show, written under them in the run's report."""
 
     def __init__(self, config: Any, info: dict[str, Any]) -> None:
         super().__init__()
@@ -84,6 +86,12 @@ class Model(nn.Module, Component):
     @property
     def can_sample(self) -> bool:
         return type(self).sample is not Model.sample
+
+    @property
+    def samples_from_ema(self) -> bool:
+        """Whether :meth:`sample` draws from a moving average of the weights (recorded beside
+        every output of `labcore sample`)."""
+        return False
 
     @property
     def can_evaluate(self) -> bool:

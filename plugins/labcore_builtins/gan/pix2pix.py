@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 import labcore
+from labcore.images import display_scale, grid_picture, picture_tensor
 from labcore.model import OptimizerFactory
 from labcore_builtins.gan.base import eval_mode, frozen
 from labcore_builtins.gan.blocks import Norm, apply_spectral_norm, ema_decay_at, ema_update, norm2d
@@ -227,6 +228,9 @@ def paired_shapes(info: dict[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...
     return source, target
 
 
+GRID_COLUMNS = ("input", "output", "target")
+
+
 class Pix2Pix(labcore.Model):
     """pix2pix (Isola et al. 2017): a conditional GAN that maps input images to output images.
 
@@ -252,6 +256,10 @@ class Pix2Pix(labcore.Model):
 
     name = "pix2pix"
     Config = Pix2PixConfig
+    grid_caption = (
+        "Each row: one of the first inputs of the validation split, the model's output for it "
+        "and the target."
+    )
 
     def __init__(self, config: Pix2PixConfig, info: dict[str, Any]) -> None:
         super().__init__(config, info)
@@ -314,6 +322,10 @@ class Pix2Pix(labcore.Model):
     def sampler(self) -> nn.Module:
         return self.ema_generator if self.ema_generator is not None else self.generator
 
+    @property
+    def samples_from_ema(self) -> bool:
+        return self.ema_generator is not None
+
     @torch.no_grad()
     def translate(
         self, inputs: torch.Tensor, generator: torch.Generator | None = None
@@ -336,6 +348,16 @@ class Pix2Pix(labcore.Model):
         return self.translate(condition.to(self.generator_updates.device), generator)
 
     def sample_grid(self, generator: torch.Generator, bundle: Any) -> tuple[torch.Tensor, int]:
+        """The rows of :meth:`grid_rows` drawn as one picture, enlarged and headed
+        input | output | target."""
+        images, nrow = self.grid_rows(generator, bundle)
+        value_range = tuple(bundle.info.get("value_range", (-1.0, 1.0)))
+        picture = grid_picture(
+            images, nrow, value_range, display_scale(images), column_labels=GRID_COLUMNS
+        )
+        return picture_tensor(picture, value_range), 1
+
+    def grid_rows(self, generator: torch.Generator, bundle: Any) -> tuple[torch.Tensor, int]:
         """Rows of input | output | target from the start of the val split (else test, train)."""
         name = next(s for s in ("val", "test", "train") if s in bundle.splits)
         split = bundle.split(name)

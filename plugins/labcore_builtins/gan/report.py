@@ -16,10 +16,11 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from labcore.points import clip_to_frame, frame, save_scatter
 from labcore.report import Section
 from labcore.schema import build
 from labcore_builtins.gan.evaluation import class_accuracy, translation_metrics
-from labcore_builtins.gan.toy import point_metrics, save_scatter
+from labcore_builtins.gan.toy import point_metrics
 
 REPORT_DIR = "report"
 TRANSLATION_METRICS = ["fid", "kid"]
@@ -39,11 +40,14 @@ def points_section(model: Any, real: torch.Tensor, out: Path, seed: int = 0) -> 
         fake = model.sample(len(real), generator=generator)
     metrics = point_metrics(real, fake, model.info.get("modes"), model.info.get("mode_std"))
     path = save_scatter(real, fake, out, title=f"{model.name}: real vs generated")
+    _, outside = clip_to_frame(fake.double().numpy()[:, :2], frame(real))
     table = ["| measure | value |", "| --- | --- |"]
     table += [f"| {k} | {v:.4g} |" for k, v in metrics.items()]
     text = (
-        f"{len(real)} held-out points (grey) and {len(fake)} generated points (orange), "
-        f"seed {seed}.\n\n" + "\n".join(table)
+        f"{len(real)} held-out points (light grey, beneath) and {len(fake)} generated points "
+        f"(orange, semi-transparent, on top), seed {seed}. The frame is the real points' extent "
+        f"with a margin; {len(outside)} generated points fall outside it and are drawn as red "
+        "crosses at its edge.\n\n" + "\n".join(table)
     )
     return Section(title="Real vs generated points", markdown=text, images=[("scatter", path)])
 

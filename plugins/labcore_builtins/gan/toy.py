@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
+from PIL import Image
 
 import labcore
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from labcore.images import picture_tensor
+from labcore.points import scatter_picture
 
 
 @dataclasses.dataclass
@@ -159,45 +156,8 @@ def point_metrics(
     return out
 
 
-def scatter_figure(real: torch.Tensor, fake: torch.Tensor, title: str = "") -> Figure:
-    """A square scatter plot of real (grey) and generated (orange) 2-D points."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    real = real.detach().float().cpu().numpy()
-    fake = fake.detach().float().cpu().numpy()
-    fig = Figure(figsize=(4, 4), dpi=64)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.scatter(real[:, 0], real[:, 1], s=4, c="0.6", alpha=0.5, label="real")
-    ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:orange", alpha=0.7, label="generated")
-    both = np.concatenate([real, fake])
-    low, high = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
-    pad = 0.1 * (high - low).max() + 1e-3
-    ax.set_xlim(low[0] - pad, high[0] + pad)
-    ax.set_ylim(low[1] - pad, high[1] + pad)
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7, markerscale=2)
-    if title:
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 def scatter_image(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """The scatter plot of :func:`scatter_figure` as an image ``(1, 3, 256, 256)`` in ``[-1, 1]``.
-
-    This is what the periodic sample grids of a point model show.
-    """
-    fig = scatter_figure(real, fake)
-    fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())[..., :3]
-    return torch.from_numpy(rgba.copy()).permute(2, 0, 1).unsqueeze(0).float() / 127.5 - 1.0
-
-
-def save_scatter(real: torch.Tensor, fake: torch.Tensor, path: str | Path, title: str = "") -> Path:
-    """Save the scatter plot of real vs generated points as a PNG at ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scatter_figure(real, fake, title).savefig(path)
-    return path
+    """The scatter plot of :func:`labcore.points.scatter_figure` as one image ``(1, 3, H, W)`` in
+    ``[-1, 1]``: what the periodic sample grids of a point model show. Its frame comes from
+    ``real`` alone, so grids drawn against the same real points share their axes."""
+    return picture_tensor(Image.fromarray(scatter_picture(real, fake)))

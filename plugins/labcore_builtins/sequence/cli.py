@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import torch
 
 from labcore.cli import handle_errors
+
+
+def not_a_language_model(run_dir: Path, model: Any, info: dict[str, Any]) -> str:
+    """Why `labcore generate` cannot use the run: the model it holds, what `generate` needs and
+    the command that fits the run instead."""
+    task = info.get("task")
+    holds = f"a {model.name!r} model" + (f" of the {task!r} task" if task else "")
+    if "condition_shape" in info:
+        fits = f"`labcore translate {run_dir} INPUTS -o OUT` translates images with it"
+    elif getattr(model, "can_sample", False) and task is None:
+        fits = f"`labcore sample {run_dir} -o samples.png` draws samples from it"
+    else:
+        fits = f"`labcore evaluate {run_dir}` measures it"
+    return (
+        f"{run_dir} holds {holds}; `labcore generate` needs a sequence model trained as a "
+        f"character language model on text (e.g. labcore run char-lstm); {fits}"
+    )
 
 
 @click.command("generate")
@@ -37,10 +55,7 @@ def generate(
 
     model, _, info = load_model(run_dir, "cpu")
     if info.get("task") != "language-model" or "vocab" not in info:
-        raise click.UsageError(
-            f"{run_dir} holds a {info.get('task', 'non-sequence')!r} model; `labcore generate` "
-            "needs a run of a language model on text (e.g. labcore run char-lstm)"
-        )
+        raise click.UsageError(not_a_language_model(run_dir, model, info))
     generator = torch.Generator().manual_seed(seed)
     for i in range(num):
         try:

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from labcore.data import DataBundle
-from labcore.images import make_grid, save_grid
+from labcore.images import display_scale, make_grid, save_grid
 from labcore_builtins.gan.base import eval_mode
 
 PER_ROW = 8
@@ -26,11 +26,6 @@ PER_ROW = 8
 def _value_range(data: DataBundle) -> tuple[float, float]:
     low, high = data.info.get("value_range", (-1.0, 1.0))
     return float(low), float(high)
-
-
-def _scale(images: torch.Tensor) -> int:
-    """Enlargement that makes small images (8x8 digits) visible: about 64 pixels a side."""
-    return max(1, 64 // images.shape[-1])
 
 
 def _split_images(data: DataBundle, split: str, n: int) -> torch.Tensor:
@@ -42,20 +37,23 @@ def prior_samples(model: Any, data: DataBundle, path: Path, n: int = 64, seed: i
     """``n`` prior samples :math:`Dec(z)`, :math:`z \\sim \\mathcal N(0, I)` (seeded), 8 per row."""
     with torch.no_grad():
         images = model.sample(n, generator=torch.Generator().manual_seed(seed))
-    return save_grid(images, path, PER_ROW, _value_range(data), _scale(images))
+    return save_grid(images, path, PER_ROW, _value_range(data), display_scale(images))
 
 
 def reconstructions(
     model: Any, data: DataBundle, path: Path, n: int = 32, split: str = "test"
 ) -> Path:
     """The first ``n`` images of ``split`` and their reconstructions (the decoded posterior
-    mean), in pairs of rows: 8 inputs, then their 8 reconstructions beneath."""
+    mean), in pairs of rows labelled input and reconstruction: 8 inputs, then their 8
+    reconstructions beneath."""
     images = _split_images(data, split, n)
     per_row = min(PER_ROW, images.shape[0])
     images = images[: images.shape[0] // per_row * per_row]
     recon = model.reconstruct(images)
     pairs = torch.stack([images.unflatten(0, (-1, per_row)), recon.unflatten(0, (-1, per_row))], 1)
-    return save_grid(pairs.flatten(0, 2), path, per_row, _value_range(data), _scale(images))
+    labels = ["input", "reconstruction"] * pairs.shape[0]
+    return save_grid(pairs.flatten(0, 2), path, per_row, _value_range(data), display_scale(images),
+                     row_labels=labels)  # fmt: skip
 
 
 @torch.no_grad()
@@ -64,7 +62,7 @@ def interpolations(
 ) -> Path:
     """Latent interpolations between pairs of ``split`` images, one pair per row:
     :math:`x_a`, then :math:`Dec((1 - t) \\mu(x_a) + t \\mu(x_b))` for ``steps`` values of
-    :math:`t` from 0 to 1, then :math:`x_b`."""
+    :math:`t` from 0 to 1, then :math:`x_b`; the columns are headed a, the values of t, b."""
     images = _split_images(data, split, 2 * pairs)
     pairs = images.shape[0] // 2
     a, b = images[:pairs], images[pairs : 2 * pairs]
@@ -74,7 +72,9 @@ def interpolations(
         codes = (1 - t) * mu_a.unsqueeze(1) + t * mu_b.unsqueeze(1)  # (pairs, steps, z_dim)
         middle = model.decode(codes.flatten(0, 1)).unflatten(0, (pairs, steps))
     rows = torch.cat([a.unsqueeze(1), middle, b.unsqueeze(1)], dim=1)
-    return save_grid(rows.flatten(0, 1), path, steps + 2, _value_range(data), _scale(images))
+    headers = ["a", *(f"t={v:.2g}" for v in t.flatten().tolist()), "b"]
+    return save_grid(rows.flatten(0, 1), path, steps + 2, _value_range(data),
+                     display_scale(images), column_labels=headers)  # fmt: skip
 
 
 @torch.no_grad()

@@ -19,26 +19,29 @@ REPORT_DIR = "report"
 
 
 def figure_sections(model: Any, data: DataBundle, out: Path) -> list[Section]:
-    """Prior samples, reconstructions and interpolations; the latent map when ``z_dim`` is 2."""
+    """Prior samples, reconstructions and interpolations, a section each so that every figure
+    is shown at its own size (small images enlarged, see :func:`labcore.images.display_scale`);
+    the latent map when ``z_dim`` is 2."""
     split = "test" if "test" in data.splits else "train"
-    images = [
-        ("prior samples", figures.prior_samples(model, data, out / "prior-samples.png")),
-        (
-            "reconstructions: input row, reconstruction row beneath",
-            figures.reconstructions(model, data, out / "reconstructions.png", split=split),
+    prior = figures.prior_samples(model, data, out / "prior-samples.png")
+    recon = figures.reconstructions(model, data, out / "reconstructions.png", split=split)
+    between = figures.interpolations(model, data, out / "interpolations.png", split=split)
+    sections = [
+        Section("Prior samples", "Decoded codes z ~ N(0, I), seed 0.", [("prior samples", prior)]),
+        Section(
+            "Reconstructions",
+            f"The first {split} images (rows labelled input) and, beneath each row, their "
+            "reconstructions: the decoded posterior means.",
+            [("input rows, reconstruction rows beneath", recon)],
         ),
-        (
-            "interpolations between the posterior means of two images",
-            figures.interpolations(model, data, out / "interpolations.png", split=split),
+        Section(
+            "Interpolations",
+            f"Each row runs from one {split} image (a) to another (b) through the decoded codes "
+            "on the straight line between their posterior means, at the values of t heading the "
+            "columns.",
+            [("interpolations between the posterior means of two images", between)],
         ),
     ]
-    text = (
-        f"Prior samples are decoded codes z ~ N(0, I) (seed 0). Reconstructions and "
-        f"interpolations use the first {split} images; a reconstruction is the decoded posterior "
-        "mean, and each interpolation row runs from one image to another through the decoded "
-        "codes on the straight line between their posterior means."
-    )
-    sections = [Section("Samples, reconstructions, interpolations", text, images)]
     if model.config.z_dim == 2:
         path = figures.latent_map(model, data, out / "latent-map.png", split=split)
         sections.append(

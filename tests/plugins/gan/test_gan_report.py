@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from PIL import Image
 
 from labcore import TensorSplit
 from labcore.features import FeatureExtractor
@@ -98,3 +99,5 @@ def test_points_section_scores_and_draws_generated_points(tmp_path):
     section = points_section(PerfectGenerator(), real, tmp_path / "scatter.png")
     assert (tmp_path / "scatter.png").is_file()
     assert "| modes_covered | 8 |" in section.markdown
+    assert "0 generated points fall outside it" in section.markdown
+    assert Image.open(tmp_path / "scatter.png").size == (550, 550)

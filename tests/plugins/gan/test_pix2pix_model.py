@@ -1,10 +1,12 @@
 """pix2pix: U-Net, PatchGAN, dropout as noise, the L1 + adversarial step, evaluation."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from labcore import DataBundle, TensorSplit
+from labcore.images import grid_picture, picture_tensor, to_uint8
 from labcore.testing import run_recipe
 from labcore_builtins.gan.pix2pix import (
     NoiseDropout,
@@ -140,12 +142,28 @@ def test_the_grid_shows_input_output_target_rows():
     model = tiny_pix2pix()
     data = pairs(5)
     bundle = DataBundle(splits={"train": TensorSplit(**pairs(8, 1)), "val": TensorSplit(**data)})
-    images, nrow = model.sample_grid(torch.Generator().manual_seed(0), bundle)
+    images, nrow = model.grid_rows(torch.Generator().manual_seed(0), bundle)
     assert nrow == 3 and images.shape == (9, 1, 8, 8)
     assert torch.equal(images[0::3], data["condition"][:3])
     assert torch.equal(images[2::3], data["x"][:3])
     expected = model.translate(data["condition"][:3], torch.Generator().manual_seed(0))
     assert torch.equal(images[1::3], expected)
+
+
+def test_the_sample_grid_is_the_rows_drawn_large_under_their_headers():
+    model = tiny_pix2pix()
+    data = pairs(5)
+    splits = {"train": TensorSplit(**pairs(8, 1)), "val": TensorSplit(**data)}
+    bundle = DataBundle(splits=splits, info={"value_range": (-1.0, 1.0)})
+    picture, nrow = model.sample_grid(torch.Generator().manual_seed(0), bundle)
+    rows, _ = model.grid_rows(torch.Generator().manual_seed(0), bundle)
+    plain = to_uint8(picture_tensor(grid_picture(rows, 3, scale=8)))[0]
+    drawn = to_uint8(picture)[0]
+    assert nrow == 1 and drawn.shape[1] == plain.shape[1]
+    headers = drawn.shape[0] - plain.shape[0]
+    assert headers > 0 and (drawn[:headers] < 128).any()  # input | output | target
+    np.testing.assert_array_equal(drawn[headers:], plain)
+    assert "fixed noise" not in model.grid_caption and "target" in model.grid_caption
 
 
 def test_evaluate_reports_l1_psnr_and_ssim_of_outputs_against_targets(eval_context):

@@ -1,6 +1,8 @@
 """``labcore translate``: a pix2pix run applied to image files, as a user runs it."""
 
+import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,6 +52,36 @@ def test_each_input_file_is_translated_as_the_model_would(pix2pix_run, tmp_path,
     labcore_cli("translate", pix2pix_run, tmp_path / "in" / names[0], "-o", tmp_path / "g.png",
                 check=0)
     assert Image.open(tmp_path / "g.png").size[0] > 0
+
+
+def test_the_grid_holds_labelled_rows_of_input_output_and_target(pix2pix_run, tmp_path,
+                                                                 labcore_cli):
+    model, _, info = load_model(pix2pix_run)
+    low, high = info["value_range"]
+    conditions = torch.rand(3, *info["condition_shape"], generator=torch.Generator()
+                            .manual_seed(1)) * (high - low) + low  # fmt: skip
+    write_inputs(tmp_path / "in", conditions, (low, high))
+    write_inputs(tmp_path / "targets", -conditions, (low, high))
+    grid = tmp_path / "grid.png"
+    result = labcore_cli("translate", pix2pix_run, tmp_path / "in", "--targets",
+                         tmp_path / "targets", "-o", grid, check=0)  # fmt: skip
+    assert "wrote 3 rows of input | output | target" in result.stdout
+    pixels = np.asarray(Image.open(grid))
+    scale, tile = 8, (8 + 2) * 8  # 8x8 images drawn at 64 pixels, with their border
+    width, height = 2 * scale + 3 * tile, 2 * scale + 3 * tile
+    top, left = pixels.shape[0] - height, pixels.shape[1] - width
+    assert top > 0 and left > 0  # headers above, input names beside the rows
+    for column in range(3):
+        centre = left + 2 * scale + column * tile + 4 * scale
+        assert (pixels[:top, centre - 10 : centre + 10] < 128).any()
+    targets = to_uint8(-conditions, (low, high))[..., 0]
+    cells = pixels[top:, left:][::scale, ::scale]
+    for row in range(3):
+        np.testing.assert_array_equal(cells[2 + row * 10 : 10 + row * 10, 22:30], targets[row])
+    record = json.loads((tmp_path / "grid.png.json").read_text())
+    assert record["run"] == str(pix2pix_run.resolve()) and record["step"] == 2
+    assert record["targets"] == str((tmp_path / "targets").resolve())
+    assert [Path(p).name for p in record["inputs"]] == ["edge-0.png", "edge-1.png", "edge-2.png"]
 
 
 def test_inputs_of_another_size_and_other_runs_are_refused(pix2pix_run, tmp_path, labcore_cli):

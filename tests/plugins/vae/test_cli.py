@@ -74,7 +74,8 @@ def check_run(folder, recipe):
     else:
         assert {"test/kl", "test/reconstruction_mse"} <= set(metrics)
     report = (folder / "report.md").read_text()
-    assert "## Samples, reconstructions, interpolations" in report
+    for title in ("Prior samples", "Reconstructions", "Interpolations"):
+        assert f"## {title}" in report
     for name in ("prior-samples", "reconstructions", "interpolations"):
         Image.open(folder / "report" / f"{name}.png").verify()
     return report
@@ -92,7 +93,7 @@ def test_digits_recipe_runs_end_to_end(recipe, tmp_path, classifier, labcore_cli
     if recipe in SAMPLED:
         grid = tmp_path / "grid.png"
         labcore_cli("sample", folder, "-n", "12", "-o", grid, "--seed", "3", check=0)
-        assert Image.open(grid).size == ((2 + 8 * 10) * 8, (2 + 2 * 10) * 8)  # 12 at 8 a row
+        assert Image.open(grid).size == ((2 + 4 * 10) * 8, (2 + 3 * 10) * 8)  # 12 as 3 rows of 4
 
 
 @pytest.mark.parametrize("recipe", sorted(MNIST))
