@@ -1,11 +1,14 @@
 """Reading a run's ``log.jsonl``: its kinds of records, the series to plot, and CSV export.
 
-The trainer writes three kinds of record, one JSON object per line:
+The trainer writes four kinds of record, one JSON object per line:
 
 - training: ``{"step", "time", <mean of each logged value>, "lr/<optimizer>"}`` every
-  ``train.log_every`` steps;
+  ``train.log_every`` steps; ``time`` is the wall-clock seconds of training since the run began,
+  counted on across resumes (each checkpoint keeps it);
 - evaluation: ``{"step", "<split>/<metric>", ...}`` every ``train.eval_every`` steps;
-- final: ``{"step", "final/<metric>", ...}`` once, after the final evaluation.
+- final: ``{"step", "final/<metric>", ...}`` once, after the final evaluation;
+- resume: ``{"step", "resumed": <UTC time>, "checkpoint": <file name>}`` when ``labcore resume``
+  continues the run from the checkpoint of that step.
 
 A resumed run may log some steps twice (those after its last checkpoint, before it stopped); the
 later record of a step wins.
@@ -29,6 +32,11 @@ def is_final(record: dict[str, Any]) -> bool:
 
 def is_training(record: dict[str, Any]) -> bool:
     return "time" in record and not is_final(record)
+
+
+def resumes(log: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's resume records, oldest first."""
+    return [record for record in log if "resumed" in record]
 
 
 def is_number(value: Any) -> bool:

@@ -9,7 +9,8 @@ module converts the subset of Markdown that labcore and its plugins write, with 
 - pipe tables (a header row, a ``| --- | :-: |`` row, body rows; ``\\|`` is a ``|`` in a cell);
 - bullet (``-``, ``*``) and numbered (``1.``) lists, one level;
 - inline ``code``, ``**bold**``, ``*italic*`` / ``_italic_``, ``[links](url)`` and
-  ``![images](path)``, the images' sources mapped through ``image_src``.
+  ``![images](path)``, the images' sources mapped through ``image_src`` and each image a link to
+  its file (``path``), to be opened at full size.
 
 All text is HTML-escaped: a section can show program output or generated text containing ``<``
 and ``&`` without breaking the page. Raw HTML in Markdown is therefore shown, not interpreted.
@@ -19,7 +20,10 @@ from __future__ import annotations
 
 import html
 import re
+import struct
+import urllib.parse
 from collections.abc import Callable
+from pathlib import Path
 
 _FENCE = re.compile(r"^(`{3,})\s*([\w+-]*)\s*$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -37,6 +41,50 @@ def _identity(src: str) -> str:
     return src
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: Path) -> tuple[int, int] | None:
+    """``(width, height)`` in pixels of the PNG file at ``path`` (from its header), or None when
+    it is not a readable PNG."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def file_href(path: Path, folder: Path) -> str:
+    """A link to the file ``path`` from a page in ``folder``: relative when the file is inside
+    ``folder`` (the page and its files move together), else a ``file:`` URI; URL-quoted."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    if path.is_relative_to(folder):
+        return urllib.parse.quote(path.relative_to(folder).as_posix())
+    return path.as_uri()
+
+
+def linked_image(
+    src: str,
+    href: str,
+    alt: str,
+    size: tuple[int, int] | None = None,
+    css_class: str = "",
+) -> str:
+    """An ``<img>`` inside a link to ``href``, its full-size file: clicking the image opens it.
+    ``size`` (pixels) is given as ``width`` and ``height``, so the page reserves the space and
+    stylesheets scale it by its own aspect ratio."""
+    attributes = f' class="{html.escape(css_class)}"' if css_class else ""
+    if size is not None:
+        attributes += f' width="{size[0]}" height="{size[1]}"'
+    return (
+        f'<a class="image-link" href="{html.escape(href)}" title="open at full size">'
+        f'<img src="{html.escape(src)}" alt="{html.escape(alt)}"{attributes}></a>'
+    )
+
+
 def inline(text: str, image_src: Callable[[str], str] = _identity) -> str:
     """One line (or paragraph) of Markdown to HTML: escaping, code spans, emphasis, links."""
     spans: list[str] = []
@@ -47,10 +95,7 @@ def inline(text: str, image_src: Callable[[str], str] = _identity) -> str:
 
     text = _CODE_SPAN.sub(lambda m: keep(f"<code>{html.escape(m.group(2).strip())}</code>"), text)
     text = _IMAGE.sub(
-        lambda m: keep(
-            f'<img src="{html.escape(image_src(m.group(2)))}" alt="{html.escape(m.group(1))}">'
-        ),
-        text,
+        lambda m: keep(linked_image(image_src(m.group(2)), m.group(2), m.group(1))), text
     )
     text = _LINK.sub(
         lambda m: keep(f'<a href="{html.escape(m.group(2))}">{html.escape(m.group(1))}</a>'), text

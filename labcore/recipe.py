@@ -54,26 +54,48 @@ class TrainConfig:
     """The ``[train]`` section."""
 
     max_steps: int = hp(0, "optimizer steps to train for (or set epochs)")
-    epochs: int = hp(0, "epochs to train for, converted to steps (used when max_steps is 0)")
+    epochs: int = hp(
+        0,
+        "epochs to train for, converted to steps (used when max_steps is 0)",
+        applies=lambda c: c.max_steps == 0,
+    )
     batch_size: int = hp(64, "training batch size (per process)")
     log_every: int = hp(10, "write the mean of the logged values every N steps")
     eval_every: int = hp(0, "evaluate on eval_split every N steps (0: only at the end)")
-    eval_split: str = hp("val", "split used by the periodic evaluation")
+    eval_split: str = hp(
+        "val", "split used by the periodic evaluation", applies=lambda c: c.eval_every > 0
+    )
     sample_every: int = hp(0, "write a sample grid every N steps (generative models)")
     checkpoint_every: int = hp(0, "keep a step-N checkpoint every N steps (0: only last.pt)")
-    keep_checkpoints: int = hp(3, "how many step-N checkpoints to keep (newest first)")
+    keep_checkpoints: int = hp(
+        3,
+        "how many step-N checkpoints to keep (newest first)",
+        applies=lambda c: c.checkpoint_every > 0,
+    )
     grad_clip_norm: float = hp(0.0, "clip each optimizer's gradient norm to this (0: off)")
     num_workers: int = hp(0, "DataLoader worker processes for datasets read from disk")
     monitor: str = hp(
         "", "metric of the periodic evaluation to select weights on, e.g. val/accuracy (off: '')"
     )
     monitor_mode: Literal["", "max", "min"] = hp(
-        "", "max | min: which way the monitored metric improves ('': from its name, if known)"
+        "",
+        "max | min: which way the monitored metric improves ('': from its name, if known)",
+        applies=lambda c: bool(c.monitor),
     )
-    min_delta: float = hp(0.0, "smallest change of the monitored metric that counts as better")
-    patience: int = hp(0, "stop after N evaluations without improvement of the monitor (0: off)")
+    min_delta: float = hp(
+        0.0,
+        "smallest change of the monitored metric that counts as better",
+        applies=lambda c: bool(c.monitor),
+    )
+    patience: int = hp(
+        0,
+        "stop after N evaluations without improvement of the monitor (0: off)",
+        applies=lambda c: bool(c.monitor),
+    )
     final: Literal["best", "last"] = hp(
-        "best", "weights of the final evaluation: best (of the monitor; needs it) or last"
+        "best",
+        "weights of the final evaluation: best (of the monitor; needs it) or last",
+        applies=lambda c: bool(c.monitor),
     )
 
     def __post_init__(self) -> None:

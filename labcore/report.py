@@ -148,7 +148,9 @@ figure { margin: 0; max-width: 100%; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line);
   border-radius: 4px; background: #fff; }
 figcaption { font-size: 12.5px; color: var(--muted); margin-top: 4px; text-align: center; }
-.figures.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); }
+.figures.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); }
+a.image-link { cursor: zoom-in; }
+figure a.image-link { display: block; }
 .strip figure img { width: 100%; }
 img.pixel { image-rendering: pixelated; }
 .missing { color: #cf222e; }
@@ -184,12 +186,11 @@ def _figure(document: Document, caption: str, path: str | Path) -> str:
     full = _resolve(document.base, path)
     if not full.is_file():
         return f'<p class="missing">image not found: {html.escape(str(full))}</p>'
-    samples = document.base / "samples"
-    pixel = ' class="pixel"' if full.parent == samples else ""
-    return (
-        f'<figure><img{pixel} src="{data_uri(full)}" alt="{html.escape(caption)}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    pixel = "pixel" if full.parent == document.base / "samples" else ""
+    image = markup.linked_image(
+        data_uri(full), markup.file_href(full, document.base), caption, markup.png_size(full), pixel
     )
+    return f"<figure>{image}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
 def _inline_image(document: Document, src: str) -> str:

@@ -18,6 +18,7 @@ from labcore import logs, runs
 from labcore.monitor import selection_note
 from labcore.plots import plot_curves
 from labcore.report import Section
+from labcore.schema import SchemaError, build, inapplicable, to_dict
 
 REPORT_DIR = "report"
 CURVES_NAME = "curves.png"
@@ -58,9 +59,17 @@ def _setting(value: Any) -> str:
 # -- summary and recipe -----------------------------------------------------------------------
 
 
+def resumed_text(record: dict[str, Any]) -> str:
+    """A resume record of ``log.jsonl`` for people: ``resumed at step 30 (last.pt) on
+    2026-12-01 02:10 UTC``."""
+    when = str(record.get("resumed", "")).replace("T", " ").removesuffix("Z")[:16]
+    source = f" ({record['checkpoint']})" if record.get("checkpoint") else ""
+    return f"resumed at step {record.get('step')}{source} on {when} UTC"
+
+
 def summary(run: Any) -> str:
-    """One line under the report's title: progress, model, data, start time, folder (the
-    status is the document's own)."""
+    """One line under the report's title: progress, model, data, start time, each resume,
+    folder (the status is the document's own)."""
     status = run.status()
     parts = []
     if status:
@@ -69,26 +78,72 @@ def summary(run: Any) -> str:
     recipe = run.recipe
     parts.append(f"model `{recipe['model']['name']}` on data `{recipe['data']['name']}`")
     parts.append(f"started {runs.started(run.dir).strftime('%Y-%m-%d %H:%M UTC')}")
+    parts += [resumed_text(record) for record in logs.resumes(run.log())]
     parts.append(f"folder `{run.dir}`")
     return " · ".join(parts)
 
 
+def section_schema(section: str, values: dict[str, Any]) -> type | None:
+    """The dataclass that validates the recipe section ``section``: the host's own, or the
+    ``Config`` of the component it names (None when that component is not installed)."""
+    from labcore.metrics.config import EvaluateConfig
+    from labcore.optim import ScheduleConfig
+    from labcore.plugins import PluginError, get_manager
+    from labcore.recipe import RunConfig, TrainConfig
+
+    host = {
+        "run": RunConfig, "train": TrainConfig, "schedule": ScheduleConfig,
+        "evaluate": EvaluateConfig,
+    }  # fmt: skip
+    if section in host:
+        return host[section]
+    kind = {"model": "model", "data": "dataset"}.get(section)
+    if kind is None:
+        return None
+    try:
+        return get_manager().get(kind, str(values.get("name", ""))).Config
+    except PluginError:
+        return None
+
+
+def applicable(section: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` as the run used them (validated by their schema, which may make one value
+    follow from another) without the keys that do not apply given the others, as the schema
+    declares (``hp(..., applies=...)``, see :func:`labcore.schema.inapplicable`); ``values``
+    unchanged when the schema is unknown or the values no longer validate against it."""
+    schema = section_schema(section, values)
+    if schema is None:
+        return values
+    try:
+        config = build(schema, values, section, ignore={"name"})
+    except SchemaError:
+        return values
+    hidden, used = inapplicable(config), to_dict(config)
+    return {k: used.get(k, v) for k, v in values.items() if k not in hidden}
+
+
 def recipe_section(recipe: dict[str, Any]) -> Section:
-    """Each recipe section's component name and settings, one row per section (the sample-based
-    evaluation's settings only when the recipe names metrics)."""
+    """Each recipe section's component name and the settings that apply to the chosen options,
+    one row per section (the sample-based evaluation's settings only when the recipe names
+    metrics); the folded resolved recipe has them all."""
     rows = ["| section | name | settings |", "| --- | --- | --- |"]
     order = [s for s in RECIPE_ORDER if s in recipe] + [s for s in recipe if s not in RECIPE_ORDER]
     for name in order:
         values = recipe[name]
         if not isinstance(values, dict):
             continue
-        values = flatten(values)
+        values = flatten(applicable(name, values))
         component = values.pop("name", "")
         if name == "evaluate" and not values.get("metrics"):
             values = {k: v for k, v in values.items() if k in ("split", "metrics")}
         settings = ", ".join(f"`{k}` = {cell(_setting(v))}" for k, v in values.items())
         rows.append(f"| {name} | {f'`{component}`' if component else ''} | {settings} |")
-    return Section("Recipe", "\n".join(rows))
+    note = (
+        "Settings that do not apply to the chosen options (an MLP's sizes beside DCGAN networks, "
+        "a step schedule's `gamma` without one) are left out; the resolved recipe at the end of "
+        "the report has every key."
+    )
+    return Section("Recipe", note + "\n\n" + "\n".join(rows))
 
 
 def full_recipe_section(recipe: dict[str, Any]) -> Section:
@@ -152,14 +207,18 @@ def metrics_sections(record: dict[str, Any], status: str | None) -> list[Section
         name: measured_with(details, name) if details and "/" not in name else ""
         for name in metrics
     }
+    from labcore.evaluation_sections import headline, value_text
+
     if any(notes.values()):
         rows = ["| metric | value | measured with |", "| --- | ---: | --- |"]
-        rows += [f"| {k} | {fmt(v)} | {cell(notes[k])} |" for k, v in metrics.items()]
+        rows += [
+            f"| {k} | {value_text(record, k, v)} | {cell(notes[k])} |" for k, v in metrics.items()
+        ]
     else:
         rows = ["| metric | value |", "| --- | ---: |"]
-        rows += [f"| {k} | {fmt(v)} |" for k, v in metrics.items()]
+        rows += [f"| {k} | {value_text(record, k, v)} |" for k, v in metrics.items()]
     note = selection_note(record)
-    text = f"Final evaluation at step {record.get('step')}. {note}".rstrip()
+    text = f"{headline(record)} {note}".rstrip()
     text += "\n\n" + "\n".join(rows)
     sections = [Section("Metrics", text)]
     if details:
@@ -175,7 +234,8 @@ def metrics_sections(record: dict[str, Any], status: str | None) -> list[Section
 def curves_sections(run: Any) -> list[Section]:
     """Every logged loss, learning rate and periodic evaluation against the step, plotted
     (``report/curves.png``), then summarised in a table (first, last, min, max)."""
-    series = logs.series(run.log())
+    log = run.log()
+    series = logs.series(log)
     path = plot_curves({run.name: series}, run.dir / REPORT_DIR / CURVES_NAME)
     if path is None:
         return []
@@ -185,8 +245,16 @@ def curves_sections(run: Any) -> list[Section]:
         rows.append(f"| {key} | {' | '.join(cells)} | {len(steps)} |")
     text = (
         "Training values are means over each logging interval; evaluations "
-        "(`split/metric`) are drawn with markers."
+        "(`split/metric`) are drawn with markers. A panel whose values span more than two "
+        "decades has a logarithmic axis, as its label says."
     )
+    steps = [str(r.get("step")) for r in logs.resumes(log)]
+    if steps:
+        text += (
+            f" The run was resumed from the checkpoint of step{'s' * (len(steps) > 1)} "
+            f"{', '.join(steps)}: steps trained after a checkpoint and before the interruption "
+            "were trained again, and the curves show the later values."
+        )
     return [
         Section("Training curves", text, [("logged values against the step", path)]),
         Section("Logged values", "\n".join(rows)),
@@ -205,6 +273,17 @@ def sample_grids(run: Any) -> list[tuple[int, Path]]:
     return sorted(grids)
 
 
+def grid_caption(recipe: dict[str, Any]) -> str:
+    """What the run's model says its sample grids show (``Model.grid_caption``), or nothing when
+    its plugin is not installed."""
+    from labcore.plugins import PluginError, get_manager
+
+    try:
+        return get_manager().get("model", recipe.get("model", {}).get("name", "")).grid_caption
+    except PluginError:
+        return ""
+
+
 def samples_sections(run: Any, count: int = STRIP_COUNT) -> list[Section]:
     """The latest sample grid, and up to ``count`` grids evenly spaced over training."""
     grids = sample_grids(run)
@@ -214,7 +293,7 @@ def samples_sections(run: Any, count: int = STRIP_COUNT) -> list[Section]:
     sections = [
         Section(
             "Samples",
-            f"Sample grid at step {step}. Every grid of a run comes from the same fixed noise.",
+            f"Sample grid at step {step}. {grid_caption(run.recipe)}".rstrip(),
             [(f"step {step}", latest.relative_to(run.dir))],
         )
     ]
@@ -261,10 +340,14 @@ def environment_section(run_dir: Path) -> Section | None:
 
 def leading(run: Any) -> list[Section]:
     """The sections before the model family's own: recipe, metrics, curves, samples."""
+    from labcore.evaluation_sections import history_section
+
     sections = [
         recipe_section(run.recipe),
         *metrics_sections(run.metrics(), run.status().get("status")),
     ]
+    history = history_section(run)
+    sections += [history] if history else []
     return sections + curves_sections(run) + samples_sections(run)
 
 

@@ -13,7 +13,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 
@@ -188,21 +188,42 @@ def check_schema(schema: Any) -> None:
 
 
 def hp(
-    default: Any = dataclasses.MISSING, doc: str = "", *, path: bool = False, **kwargs: Any
+    default: Any = dataclasses.MISSING,
+    doc: str = "",
+    *,
+    path: bool = False,
+    applies: Callable[[Any], bool] | None = None,
+    **kwargs: Any,
 ) -> Any:
     """A documented hyperparameter field: ``z_dim: int = hp(64, "latent size")``.
 
     ``path=True`` marks a file or folder: a relative value is resolved when the recipe is loaded,
     against the folder of the recipe file that sets it (``--set``: the working folder), and the
     run folder's recipe.toml keeps it absolute (see :mod:`labcore.recipe_paths`).
+
+    ``applies`` says when the value matters, given the others: a predicate of the whole config,
+    ``hidden: int = hp(128, "mlp: units", applies=lambda c: c.arch == "mlp")``. Reports leave
+    out the keys that do not apply (see :func:`inapplicable`); the value is validated either way.
     """
-    metadata = {"doc": doc, "path": True} if path else {"doc": doc}
+    metadata: dict[str, Any] = {"doc": doc, "path": True} if path else {"doc": doc}
+    if applies is not None:
+        metadata["applies"] = applies
     if isinstance(default, (list, dict, set)):
         value = default
         return dataclasses.field(
             default_factory=lambda: type(value)(value), metadata=metadata, **kwargs
         )
     return dataclasses.field(default=default, metadata=metadata, **kwargs)
+
+
+def inapplicable(config: Any) -> set[str]:
+    """The hyperparameters of the dataclass instance ``config`` that do not apply given its other
+    values (their ``hp(..., applies=...)`` predicate is false)."""
+    return {
+        name
+        for name, f in fields_of(type(config)).items()
+        if "applies" in f.metadata and not f.metadata["applies"](config)
+    }
 
 
 def path_fields(schema: type) -> set[str]:

@@ -25,13 +25,19 @@ import torch
 from labcore import checkpoint, distributed, preflight
 from labcore.batching import Batcher
 from labcore.data import DataBundle, TensorSplit
-from labcore.evaluation import check_evaluation, final_evaluation, model_metrics
+from labcore.evaluation import (
+    TRAINING,
+    check_evaluation,
+    evaluation_stamp,
+    final_evaluation,
+    model_metrics,
+)
 from labcore.images import save_grid
 from labcore.monitor import Monitor
 from labcore.optim import Schedule
 from labcore.plugins import PluginManager
 from labcore.recipe import Recipe, RecipeError
-from labcore.runfolder import Run, environment
+from labcore.runfolder import Run, environment, utc_now
 
 #: Tensor datasets smaller than this are held on the GPU whole.
 DEVICE_DATA_BYTES = 2 * 1024**3
@@ -174,6 +180,10 @@ class Trainer:
         )
         #: Why training stopped before max_steps (early stopping, pruning), None while it runs.
         self.stop_reason: str | None = None
+        #: Wall-clock seconds trained before this process began (a resume restores them from
+        #: the checkpoint), so that ``time`` in log.jsonl counts on across resumes.
+        self.elapsed_before = 0.0
+        self._started: float | None = None
         #: Called with the step and metrics of each periodic evaluation (after the monitor has
         #: counted it); a returned text stops training early with that reason.
         self.on_evaluation: Callable[[int, dict[str, float]], str | None] | None = None
@@ -276,6 +286,7 @@ class Trainer:
             "data": self.batcher.state(),
             "rng": checkpoint.rng_state(),
             "world_size": distributed.world_size(),
+            "elapsed": self.elapsed(),
             **({"monitor": self.monitor.state_dict()} if self.monitor else {}),
         }
 
@@ -285,6 +296,7 @@ class Trainer:
             opt.load_state_dict(state["optimizers"][name])
         self.scaler.load_state_dict(state["scaler"])
         self.step = int(state["step"])
+        self.elapsed_before = float(state.get("elapsed", 0.0))
         data = dict(state["data"])
         # checkpoints from before the global batch was recorded kept the per-process batch size
         data.setdefault("global_batch", self.batcher.batch_size * state.get("world_size", 1))
@@ -375,7 +387,14 @@ class Trainer:
         self.load_state_dict(state)
         if path.name != "last.pt":
             warnings.append(f"resumed from {path.name} (step {self.step})")
+        self._append_log({"step": self.step, "resumed": utc_now(), "checkpoint": path.name})
         return warnings
+
+    def elapsed(self) -> float:
+        """Wall-clock seconds of training so far, over this process and those it resumes."""
+        if self._started is None:
+            return self.elapsed_before
+        return time.time() - self._started
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
@@ -397,7 +416,7 @@ class Trainer:
             env = environment(self.device, self.manager)
             (self.run.dir / "env.json").write_text(json.dumps(env, indent=2) + "\n")
         self._event.labcore_run_start(run=self.run)
-        started = time.time()
+        started = self._started = time.time() - self.elapsed_before
         bar = self._progress_bar()
         self.model.train()
         try:
@@ -514,9 +533,10 @@ class Trainer:
             "evaluation": result["details"],
             "weights": weights,
             "stopped_early": self.stop_reason,
+            **evaluation_stamp(result, TRAINING, f"{weights['final']}.pt", config),
         }
         if self.is_main:
-            (self.run.dir / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
+            self.run.add_evaluation(record)
             self._append_log({"step": self.step, **{f"final/{k}": v for k, v in metrics.items()}})
         self._event.labcore_evaluation_done(run=self.run, step=self.step, metrics=metrics)
         return record
