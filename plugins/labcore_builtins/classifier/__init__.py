@@ -1,7 +1,10 @@
 """The classifier plugin: image classifiers trained with cross-entropy.
 
 Models (components): ``mlp``, ``lenet5`` (LeCun et al. 1998), ``resnet`` (He et al. 2016),
-``vgg`` (Simonyan and Zisserman 2015) and ``mobilenet`` (Howard et al. 2017), all sharing the
+``vgg`` (Simonyan and Zisserman 2015), ``mobilenet`` (Howard et al. 2017), ``alexnet``
+(Krizhevsky et al. 2012), ``nin`` (Lin et al. 2014), ``googlenet`` (Szegedy et al. 2015),
+``densenet`` (Huang et al. 2017), ``resnext`` (Xie et al. 2017) and ``wide-resnet`` (Zagoruyko
+and Komodakis 2016), all sharing the
 hyperparameters ``init``, ``norm``, ``norm_groups`` and ``dropout``. Each maps images
 ``(N, C, H, W)`` to logits ``(N, K)`` and exposes ``features(x)`` ``(N, F)``, the penultimate layer
 that the domain-classifier feature extractor of the generative metrics reads. Runs of these models

@@ -72,6 +72,10 @@ class Classifier(labcore.Model):
         """The configured normalisation layer over ``channels``."""
         return make_norm(self.config.norm, channels, dims, self.config.norm_groups)
 
+    def summary_inputs(self) -> dict[str, tuple[torch.Tensor]]:
+        """The input of ``labcore summary``: one image ``(1, C, H, W)`` through the model."""
+        return {"": (torch.zeros(1, *self.input_shape),)}
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``(N, F)`` of images ``x`` ``(N, C, H, W)``."""
         return self.body(x)

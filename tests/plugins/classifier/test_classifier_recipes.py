@@ -12,19 +12,33 @@ from labcore_builtins.classifier.plugin import RECIPES as FAMILY
 
 ROOT = Path(__file__).resolve().parents[3]
 RECIPES = ROOT / "recipes"
-MNIST_RECIPES = {"lenet5-mnist", "classifier-mnist"}
+CLASSIC_CNN_RECIPES = {
+    "alexnet-mnist32",
+    "densenet-mnist32",
+    "googlenet-mnist32",
+    "nin-mnist32",
+    "resnext-mnist32",
+    "wide-resnet-mnist32",
+}
+MNIST_RECIPES = {"lenet5-mnist", "classifier-mnist", *CLASSIC_CNN_RECIPES}
 
 
 def test_the_plugin_ships_the_expected_recipes():
     names = sorted(FAMILY)
     assert names == [
+        "alexnet-mnist32",
         "classifier-digits",
         "classifier-mnist",
+        "densenet-mnist32",
+        "googlenet-mnist32",
         "lenet5-digits",
         "lenet5-mnist",
         "mlp-digits",
+        "nin-mnist32",
         "optimizers-digits",
         "resnet-digits",
+        "resnext-mnist32",
+        "wide-resnet-mnist32",
     ]
 
 
