@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -20,18 +19,21 @@ import torch
 
 from labcore import distributed, interrupts, lock, report_cli, sweep_cli
 from labcore import recipe as recipe_module
+from labcore.cli_options import fail, launch_options, out_option, set_option
 from labcore.data import DataError
 from labcore.plugins import PLUGINS_DIR_ENV, PluginError, PluginManager, get_manager
 from labcore.recipe import RecipeError
 from labcore.scaffold import new_plugin
 from labcore.schema import SchemaError, describe
 
-USAGE_ERRORS = (RecipeError, SchemaError, PluginError, DataError, lock.RunFolderUnavailable)
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"labcore: error: {message}", err=True)
-    sys.exit(code)
+USAGE_ERRORS = (
+    RecipeError,
+    SchemaError,
+    PluginError,
+    DataError,
+    lock.RunFolderUnavailable,
+    distributed.LaunchError,
+)
 
 
 def handle_errors(command: Callable) -> Callable:
@@ -48,10 +50,17 @@ def handle_errors(command: Callable) -> Callable:
             fail(str(exc), 2)
         except (CheckpointError, NonFiniteLoss, ValueError) as exc:
             fail(str(exc), 1)
+        except distributed.RendezvousError as exc:
+            if distributed.local_rank() == 0:  # one line per machine
+                fail(str(exc), 1)
+            sys.exit(1)
         except RuntimeError as exc:
             if not distributed.is_communication_error(exc):
                 raise
-            if os.environ.get(distributed.LAUNCHED_ENV):
+            on_this_machine = os.environ.get("LOCAL_WORLD_SIZE") == os.environ.get("WORLD_SIZE")
+            if os.environ.get(distributed.LAUNCHED_ENV) and (
+                on_this_machine or distributed.local_rank() != 0
+            ):
                 sys.exit(1)  # another process ended; the launching process says which
             fail(f"another process of the run stopped: {' '.join(str(exc).split())[:200]}", 1)
 
@@ -199,10 +208,39 @@ def _show_recipe(manager: PluginManager, name: str) -> None:
     click.echo(header.body, nl=False)
 
 
+@cli.command("summary")
+@click.argument("recipe")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a recipe value, e.g. --set model.width=32 (repeatable).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(0),
+    default=None,
+    help="Show modules nested at most this deep (0: the model alone); the totals count all.",
+)
+@click.pass_context
+@handle_errors
+def summary(ctx: click.Context, recipe: str, overrides: tuple[str, ...], depth: int | None):
+    """Print RECIPE's model layer by layer: output shape, parameters and FLOPs; trains nothing.
+
+    The dataset is loaded for its shapes and the model built on the CPU, then run once on a
+    representative input: what the model's summary_inputs() gives, or else one training step
+    on one training example. FLOPs are counted by torch.utils.flop_counter.
+    """
+    from labcore.summary import format_summary, summarize_recipe
+
+    loaded = recipe_module.load(recipe, manager_of(ctx), list(overrides), Path("outputs"))
+    click.echo(f"{loaded.model_cls.name} on {loaded.dataset_cls.name}")
+    for line in format_summary(summarize_recipe(loaded), depth):
+        click.echo(line)
+
+
 # -- training ---------------------------------------------------------------------------------
-
-NPROC_HELP = "Run with N processes through torchrun (gloo on CPU, NCCL on CUDA)."
-
 
 def parse_seeds(text: str) -> list[int]:
     """``0-9`` or ``1,2,5`` or ``3`` to a list of seeds."""
@@ -337,20 +375,8 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 
 @cli.command()
 @click.argument("recipe")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a recipe value, e.g. --set train.max_steps=50 (repeatable).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("outputs"),
-    show_default=True,
-    help="Folder that receives the run folders.",
-)
+@set_option("Override a recipe value, e.g. --set train.max_steps=50 (repeatable).")
+@out_option("Folder that receives the run folders.")
 @click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
@@ -369,13 +395,6 @@ def _print_metrics(metrics: dict[str, float]) -> None:
     help="Show a progress bar (default: only when stderr is a terminal).",
 )
 @click.option(
-    "--nproc",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    help=f"{NPROC_HELP} train.batch_size is per process.",
-)
-@click.option(
     "--print-recipe",
     is_flag=True,
     help="Print the resolved, validated recipe (defaults and --set applied); train nothing.",
@@ -384,6 +403,10 @@ def _print_metrics(metrics: dict[str, float]) -> None:
     "--dry-run",
     is_flag=True,
     help="As --print-recipe, and also load the dataset and build the model, saying their sizes.",
+)
+@launch_options(
+    "Run as N processes on this machine (gloo on CPU, NCCL on CUDA); train.batch_size is per "
+    "process."
 )
 @click.pass_context
 @handle_errors
@@ -395,9 +418,9 @@ def run(
     device: str | None,
     seeds: str | None,
     progress: bool | None,
-    nproc: int,
     print_recipe: bool,
     dry_run: bool,
+    launch: distributed.Launch,
 ) -> None:
     """Train RECIPE (a TOML file or a bundled recipe's name), evaluate it and write its report.
 
@@ -417,12 +440,15 @@ def run(
                 click.echo(f"# {line}")
         return
     check_out_folder(out)
-    if nproc > 1:
+    launch.check()
+    if launch.is_parallel:
         if seeds is not None:
-            raise click.UsageError("--seeds and --nproc cannot be combined; run seeds one by one")
+            raise click.UsageError(
+                "--seeds and --nproc or --nnodes cannot be combined; run seeds one by one"
+            )
         recipe_module.load(recipe, manager, [*overrides, *extra], out)  # report recipe errors here
         arguments = ["run", recipe, "--out", str(out), *_set_options([*overrides, *extra])]
-        sys.exit(_launch(ctx, nproc, [*arguments, *_progress_option(progress)]))
+        sys.exit(_launch(ctx, launch, [*arguments, *_progress_option(progress)]))
     if seeds is None:
         loaded = recipe_module.load(recipe, manager, [*overrides, *extra], out)
         train_run(manager, loaded, out, progress)
@@ -434,20 +460,25 @@ def run(
         click.echo(f"-- seed {seed}", err=True)
         folder = train_run(manager, loaded, out, progress)
         results.append({"seed": seed, "run": str(folder), **_metrics_of(folder)})
-    summary = _seed_summary(results)
+    from labcore.compare import seed_summary
+    from labcore.runfolder import open_run
+
+    summary, note = seed_summary([open_run(r["run"]) for r in results])
     path = out / loaded.run.name / f"seeds-{Path(results[0]['run']).name}.json"
     path.write_text(json.dumps({"runs": results, "summary": summary}, indent=2) + "\n")
     click.echo(f"\n{len(results)} seeds; summary written to {path}")
     for key, (mean, std) in summary.items():
         click.echo(f"{key}: {mean:.6g} ± {std:.3g}")
+    if note:
+        click.echo(note)
 
 
-def _launch(ctx: click.Context, nproc: int, arguments: list[str]) -> int:
-    """Run ``labcore ARGUMENTS`` as ``nproc`` processes on this machine (see
-    :func:`labcore.distributed.launch`)."""
+def _launch(ctx: click.Context, launch: distributed.Launch, arguments: list[str]) -> int:
+    """Run ``labcore ARGUMENTS`` as ``launch.nproc`` processes on this machine, part of a run
+    over ``launch.nnodes`` machines (see :func:`labcore.distributed.launch`)."""
     plugins_dir = ctx.find_root().params.get("plugins_dir")
     plugins = ["--plugins-dir", str(plugins_dir)] if plugins_dir else []
-    return distributed.launch(nproc, [*plugins, *arguments])
+    return distributed.launch(launch, [*plugins, *arguments])
 
 
 def _set_options(overrides: list[str] | tuple[str, ...]) -> list[str]:
@@ -468,32 +499,16 @@ def _metrics_of(folder: Path) -> dict[str, float]:
     return json.loads((folder / "metrics.json").read_text())["metrics"]
 
 
-def _seed_summary(results: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
-    keys = [k for k in results[0] if k not in ("seed", "run")]
-    summary = {}
-    for key in keys:
-        values = [r[key] for r in results if key in r]
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        summary[key] = (statistics.fmean(values), std)
-    return summary
-
-
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Change train.* or evaluate.* values, e.g. --set train.max_steps=2000.",
-)
+@set_option("Change train.* or evaluate.* values, e.g. --set train.max_steps=2000.")
 @click.option(
     "--fallback",
     is_flag=True,
     help="If last.pt is unreadable, resume from the newest readable step checkpoint.",
 )
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar.")
-@click.option("--nproc", type=click.IntRange(1), default=1, show_default=True, help=NPROC_HELP)
+@launch_options()
 @click.pass_context
 @handle_errors
 def resume(
@@ -502,7 +517,7 @@ def resume(
     overrides: tuple[str, ...],
     fallback: bool,
     progress: bool | None,
-    nproc: int,
+    launch: distributed.Launch,
 ) -> None:
     """Continue RUN_DIR exactly where its last checkpoint left it (optionally to more steps).
 
@@ -523,11 +538,13 @@ def resume(
     raw = recipe_module.apply_overrides(run.recipe, overrides)
     outputs = run_dir.parent.parent  # {out} in --set values: the outputs folder of the run
     loaded = recipe_module.resolve(raw, manager, run_dir / "recipe.toml", out=outputs)
-    if nproc > 1:
-        lock.check_free(run_dir)
+    launch.check()
+    if launch.is_parallel:
+        if launch.writes_files:
+            lock.check_free(run_dir)
         arguments = ["resume", str(run_dir), *_set_options(overrides)]
         arguments += ["--fallback"] if fallback else []
-        sys.exit(_launch(ctx, nproc, [*arguments, *_progress_option(progress)]))
+        sys.exit(_launch(ctx, launch, [*arguments, *_progress_option(progress)]))
     _join_processes(loaded.run.device)
     main_process = distributed.rank() == 0
     lock.hold(run_dir)
@@ -560,23 +577,24 @@ def _has_started(run: Any) -> bool:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Change evaluate.* values, e.g. --set evaluate.num_samples=5000.",
-)
+@set_option("Change evaluate.* values, e.g. --set evaluate.num_samples=5000.")
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
-@click.option("--nproc", type=click.IntRange(1), default=1, show_default=True, help=NPROC_HELP)
+@launch_options()
 @click.pass_context
 @handle_errors
 def evaluate(
-    ctx: click.Context, run_dir: Path, overrides: tuple[str, ...], device: str, nproc: int
+    ctx: click.Context,
+    run_dir: Path,
+    overrides: tuple[str, ...],
+    device: str,
+    launch: distributed.Launch,
 ) -> None:
-    """Recompute RUN_DIR's metrics from its newest checkpoint and rewrite metrics.json.
+    """Recompute RUN_DIR's metrics from the checkpoint its final evaluation used.
+
+    metrics.json then shows these numbers, evaluations.jsonl keeps them beside every earlier
+    evaluation, and the run's report is written again, saying when and with which options.
 
     With --nproc N the samples of the [evaluate] metrics are drawn and their features extracted
     by N processes, each taking its share; the metrics are those one process gives.
@@ -585,44 +603,59 @@ def evaluate(
     from labcore.trainer import pick_device
 
     manager = manager_of(ctx)
-    if nproc > 1:
-        lock.check_free(run_dir)
+    launch.check()
+    if launch.is_parallel:
+        if launch.writes_files:
+            lock.check_free(run_dir)
         arguments = ["evaluate", str(run_dir), *_set_options(overrides), "--device", device]
-        sys.exit(_launch(ctx, nproc, arguments))
+        sys.exit(_launch(ctx, launch, arguments))
     _join_processes(device)
     lock.hold(run_dir)
     record = evaluate_run(run_dir, pick_device(device), manager, list(overrides))
-    if distributed.rank() == 0:
+    main_process = distributed.rank() == 0
+    if main_process:
         _print_metrics(record["metrics"])
-    distributed.leave()
+    distributed.leave()  # the report is rank 0's alone, as after training
+    if main_process:
+        from labcore import report, runfolder
+
+        _, page = report.write_reports(runfolder.open_run(run_dir), manager)
+        click.echo(f"report: {page}", err=True)
 
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
-    "-n", "count", type=click.IntRange(1), default=64, show_default=True, help="Number of samples."
+    "-n",
+    "count",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Number of samples (per class with --class).",
 )
 @click.option(
     "-o",
     "output",
     type=click.Path(dir_okay=True, path_type=Path),
     required=True,
-    help="A .png file for a grid, or a folder for one PNG per sample.",
+    help="A .png (a grid of images, a scatter plot of points), an .npz (arrays `labcore "
+    "metrics` reads), a .csv (points), or a folder for one PNG per image.",
 )
 @click.option(
     "--class",
     "classes",
     multiple=True,
-    type=int,
-    help="Class label to sample (conditional models; repeatable, cycled over n).",
+    metavar="CLASSES",
+    help="Classes to sample (conditional models): 3, 3,5, 0-9 or all; repeatable. Several "
+    "classes give one grid row per class, -n samples each.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
 @click.option(
     "--nrow",
     type=click.IntRange(1),
-    default=8,
-    show_default=True,
-    help="Images per row of the grid.",
+    default=None,
+    help="Images per row of the grid [default: one row per class, else a near-square layout "
+    "with full rows, e.g. 10 for 100].",
 )
 @click.pass_context
 @handle_errors
@@ -631,55 +664,18 @@ def sample(
     run_dir: Path,
     count: int,
     output: Path,
-    classes: tuple[int, ...],
+    classes: tuple[str, ...],
     seed: int,
-    nrow: int,
+    nrow: int | None,
 ) -> None:
-    """Draw samples from RUN_DIR's generative model into a grid PNG or a folder of PNGs."""
-    from labcore.images import save_grid, to_uint8
-    from labcore.runfolder import load_model
+    """Draw samples from RUN_DIR's generative model into a grid, arrays or a folder of PNGs.
 
-    manager = manager_of(ctx)
-    model, _, info = load_model(run_dir, "cpu", manager)
-    if not model.can_sample:
-        raise RecipeError(
-            f"model {model.name!r} of {run_dir} cannot sample: `labcore sample` needs a "
-            "generative model (GAN, VAE, ...)"
-        )
-    condition = None
-    if classes:
-        num_classes = info.get("num_classes")
-        bad = [c for c in classes if num_classes is not None and not 0 <= c < num_classes]
-        if bad:
-            raise click.BadParameter(
-                f"{bad}: classes run from 0 to {num_classes - 1}", param_hint="--class"
-            )
-        condition = torch.tensor([classes[i % len(classes)] for i in range(count)])
-    generator = torch.Generator().manual_seed(seed)
-    try:
-        with torch.no_grad():
-            images = model.sample(count, generator=generator, condition=condition)
-    except ValueError as exc:  # the model refuses this request (a class, or no input images)
-        hint = " (--class needs a class-conditional model such as cgan)" if classes else ""
-        raise RecipeError(f"{run_dir}: {exc}{hint}") from None
-    if images.dim() != 4:
-        raise RecipeError(
-            f"model {model.name!r} samples are not images (shape {tuple(images.shape)})"
-        )
-    value_range = tuple(info.get("value_range", (-1.0, 1.0)))
-    if output.suffix.lower() == ".png":
-        save_grid(images, output, nrow, value_range, scale=max(1, 64 // images.shape[-1]))
-        click.echo(f"wrote {count} samples to {output}")
-        return
-    from PIL import Image
+    Beside the output, OUTPUT.json records the run, checkpoint and step, seed, classes and
+    whether the weights were a moving average, and the command.
+    """
+    from labcore.sampling import sample_command
 
-    output.mkdir(parents=True, exist_ok=True)
-    pixels = to_uint8(images, value_range)
-    for i, image in enumerate(pixels):
-        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
-            output / f"sample-{i:05d}.png"
-        )
-    click.echo(f"wrote {count} PNG files to {output}")
+    sample_command(run_dir, count, output, classes, seed, nrow, manager_of(ctx))
 
 
 cli.add_command(report_cli.report)

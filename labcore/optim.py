@@ -131,11 +131,23 @@ class OptimizerFactory:
 class ScheduleConfig:
     """The ``[schedule]`` section: a learning-rate multiplier as a function of the step."""
 
-    name: Literal["none", "step", "cosine"] = hp("none", "none | step | cosine")
+    name: Literal["none", "step", "cosine", "linear"] = hp(
+        "none", "none | step | cosine | linear (to min_lr_ratio at the last step)"
+    )
     warmup_steps: int = hp(0, "linear warm-up from 0 over this many steps")
-    step_size: int = hp(1000, "step: multiply the rate by gamma every step_size steps")
-    gamma: float = hp(0.1, "step: the factor applied every step_size steps")
-    min_lr_ratio: float = hp(0.0, "cosine: final rate as a fraction of the initial rate")
+    step_size: int = hp(
+        1000,
+        "step: multiply the rate by gamma every step_size steps",
+        applies=lambda c: c.name == "step",
+    )
+    gamma: float = hp(
+        0.1, "step: the factor applied every step_size steps", applies=lambda c: c.name == "step"
+    )
+    min_lr_ratio: float = hp(
+        0.0,
+        "cosine, linear: final rate as a fraction of the initial rate",
+        applies=lambda c: c.name in ("cosine", "linear"),
+    )
 
     def __post_init__(self) -> None:
         if self.warmup_steps < 0:
@@ -151,7 +163,13 @@ class ScheduleConfig:
 
 
 def lr_factor(config: ScheduleConfig, step: int, max_steps: int) -> float:
-    """The multiplier of the initial learning rate after ``step`` optimizer steps."""
+    """The multiplier of the initial learning rate after ``step`` optimizer steps.
+
+    ``linear`` falls in a straight line from 1 after the warm-up to ``min_lr_ratio`` at
+    ``max_steps``: the decay to 0 of the ResNet GANs on CIFAR-10 (Gulrajani et al. 2017; the
+    SNGAN and projection discriminator experiments of Miyato et al. 2018 and Miyato and
+    Koyama 2018).
+    """
     if config.warmup_steps and step < config.warmup_steps:
         return (step + 1) / config.warmup_steps
     if config.name == "step":
@@ -161,6 +179,10 @@ def lr_factor(config: ScheduleConfig, step: int, max_steps: int) -> float:
         progress = min((step - config.warmup_steps) / span, 1.0)
         cosine = 0.5 * (1 + math.cos(math.pi * progress))
         return config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine
+    if config.name == "linear":
+        span = max(max_steps - config.warmup_steps, 1)
+        progress = min((step - config.warmup_steps) / span, 1.0)
+        return 1.0 - (1 - config.min_lr_ratio) * progress
     return 1.0
 
 

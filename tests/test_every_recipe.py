@@ -16,7 +16,8 @@ from labcore.plugins import PluginManager
 from labcore.recipe import load_raw
 
 BUILTIN_FAMILIES = {"classifier", "gan", "graph", "sequence", "vae"}
-SHARED_ROOTS = {"mnist": ("mnist",), "seq-mnist": ("mnist",), "planetoid": ("planetoid",)}
+SHARED_ROOTS = {"mnist": ("mnist",), "seq-mnist": ("mnist",), "planetoid": ("planetoid",),
+                "cifar10": ("cifar10",)}
 
 
 def listed_recipes() -> list[str]:

@@ -2,9 +2,10 @@
 
 Each line of the tour's ``bash`` block is run through ``labcore`` in a subprocess, in order, in an
 empty working folder, with these changes only: training is cut to a few steps (``--set
-train.max_steps=3``, fewer seeds), a run folder shown with an example timestamp is the newest run
-of that recipe, and the image folders the tour takes as given (``real/``, ``fake/``, ``edges/``)
-are filled with sampled images first. The quick start's first command is run at a few steps too.
+train.max_steps=3``, fewer seeds; the metric study at its smallest size), a run folder shown with
+an example timestamp is the newest run of that recipe, and the image folders the tour takes as
+given (``real/``, ``fake/``, ``edges/``) are filled with sampled images first. The quick start's
+first command is run at a few steps too.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def at_tiny_size(words: list[str], out: Path, shared: Path, cwd: Path) -> list[s
         steps = 6 if text[0] == "resume" else 3
         text += ["--set", f"train.max_steps={steps}", "--set", "train.eval_every=1"]
         text += ["--set", "evaluate.num_samples=64"] if text[0] == "run" else []
+    if text[0] == "metric-study":
+        text += ["--size", "100", "--strengths", "2", "--repeats", "2"]
     return text
 
 

@@ -24,7 +24,18 @@ from labcore.schema import hp
 
 
 @dataclasses.dataclass
-class ClassifierFeaturesConfig:
+class ClassifierInputConfig:
+    """How images reach a trained classifier."""
+
+    center_crop: bool = hp(
+        False,
+        "centre-crop larger images to the classifier's input size instead of refusing them "
+        "(MNIST padded to 32x32 back to its 28x28)",
+    )
+
+
+@dataclasses.dataclass
+class ClassifierFeaturesConfig(ClassifierInputConfig):
     run: str = hp(
         "",
         "a trained classifier's run folder, or a folder of runs (its newest finished run), e.g. "
@@ -64,8 +75,12 @@ class TrainedClassifierFeatures(FeatureExtractor):
 
     ``info`` is the data info the model was trained with: images must have its ``shape`` and are
     rescaled from the value range they come in to its ``value_range``. ``source`` says where the
-    weights came from (a run folder, a weights file) in metric reports.
+    weights came from (a run folder, a weights file) in metric reports. With ``center_crop``,
+    images larger than ``shape`` by an even margin are centre-cropped to it first: MNIST padded to
+    32x32 for the 32 px GANs is measured on exactly the 28x28 digits the classifier knows.
     """
+
+    Config = ClassifierInputConfig
 
     def __init__(self, config: Any, model: nn.Module, info: dict[str, Any], source: str) -> None:
         super().__init__(config)
@@ -93,13 +108,28 @@ class TrainedClassifierFeatures(FeatureExtractor):
     def extract(
         self, images: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0)
     ) -> dict[str, torch.Tensor]:
+        if getattr(self.config, "center_crop", False):
+            images = center_crop(images, self.shape)
         if self.shape and tuple(images.shape[1:]) != self.shape:
             raise ValueError(
                 f"the classifier of {self.source} takes images of shape {self.shape}, "
-                f"got {tuple(images.shape[1:])}; pick a classifier trained on this dataset"
+                f"got {tuple(images.shape[1:])}; pick a classifier trained on this dataset (or "
+                "set [evaluate.extractor] center_crop = true for images padded around its input)"
             )
         x = rescale(images.float(), tuple(value_range), self.value_range)
         return {"features": self.model.features(x).flatten(1), "logits": self.model(x)}
+
+
+def center_crop(images: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """The central ``shape[1:]`` window of ``images (N, C, H, W)``; unchanged when it does not
+    fit (same size, smaller, an odd margin or other channels), for the shape check to report."""
+    if len(shape) != 3 or images.dim() != 4 or images.shape[1] != shape[0]:
+        return images
+    (height, width), (h, w) = images.shape[2:], shape[1:]
+    if (height, width) == (h, w) or height < h or width < w or (height - h) % 2 or (width - w) % 2:
+        return images
+    top, left = (height - h) // 2, (width - w) // 2
+    return images[:, :, top : top + h, left : left + w]
 
 
 class ClassifierFeatures(TrainedClassifierFeatures):

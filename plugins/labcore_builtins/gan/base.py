@@ -1,9 +1,10 @@
 """What the noise-to-data GANs (GAN, WGAN, conditional GAN) share.
 
 A generator ``G: z -> x`` with an exponential moving average copy used for sampling, a
-discriminator (or critic), a fixed noise batch for comparable sample grids across steps, and the
-choice between DCGAN networks for images and MLPs for low-dimensional points. Subclasses write the
-training step: the update rule is what tells the models apart.
+discriminator (or critic), a fixed noise batch for comparable sample grids across steps, the
+choice between DCGAN or SNGAN ResNet networks for images and MLPs for low-dimensional points, and
+DiffAugment in front of the discriminator. Subclasses write the training step: the update rule is
+what tells the models apart.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from labcore_builtins.gan.blocks import (
     ema_decay_at,
     ema_update,
 )
+from labcore_builtins.gan.diffaugment import DiffAugment, Policy
+from labcore_builtins.gan.resnet_blocks import ResNetDiscriminatorBody, ResNetGenerator
 from labcore_builtins.gan.toy import point_metrics, scatter_image
 
-Arch = Literal["auto", "dcgan", "mlp"]
+Arch = Literal["auto", "dcgan", "resnet", "mlp"]
 
 
 @dataclasses.dataclass
@@ -41,22 +44,52 @@ class AdversarialConfig:
 
     z_dim: int = labcore.hp(64, "size of the latent code z ~ N(0, I)")
     arch: Arch = labcore.hp(
-        "auto", "networks: dcgan (images), mlp (points); auto picks by the data's shape"
+        "auto",
+        "networks: dcgan (images), resnet (the SNGAN ResNets, 32/48/64 px), mlp (points); "
+        "auto picks dcgan or mlp by the data's shape",
     )
     g_width: int = labcore.hp(
-        64, "dcgan: generator channels at full resolution, doubled per coarser stage (at most 8x)"
+        64,
+        "dcgan: generator channels at full resolution, doubled per coarser stage (at most 8x); "
+        "resnet: the SNGAN paper's ch (64)",
+        applies=lambda c: c.arch != "mlp",
     )
     d_width: int = labcore.hp(
-        64, "dcgan: discriminator channels at full resolution, doubled per coarser stage"
+        64,
+        "dcgan: discriminator channels at full resolution, doubled per coarser stage; "
+        "resnet: the SNGAN paper's ch (64)",
+        applies=lambda c: c.arch != "mlp",
     )
-    hidden: int = labcore.hp(128, "mlp: units per hidden layer of G and D")
-    layers: int = labcore.hp(3, "mlp: hidden layers of G and D")
-    d_norm: Norm = labcore.hp("batch", "dcgan: discriminator normalisation: batch | layer | none")
+    attention_at: int = labcore.hp(
+        0,
+        "resnet: side of the feature maps after which G and D get a SAGAN self-attention block "
+        "(Zhang et al. 2019), e.g. 16; 0: none",
+        applies=lambda c: c.arch == "resnet",
+    )
+    diffaugment: list[Policy] = labcore.hp(
+        [],
+        "DiffAugment (Zhao et al. 2020) of every image D sees, real and generated: any of "
+        "color, translation, cutout; []: none",
+        applies=lambda c: c.arch != "mlp",
+    )
+    hidden: int = labcore.hp(
+        128, "mlp: units per hidden layer of G and D", applies=lambda c: c.arch in ("mlp", "auto")
+    )
+    layers: int = labcore.hp(
+        3, "mlp: hidden layers of G and D", applies=lambda c: c.arch in ("mlp", "auto")
+    )
+    d_norm: Norm = labcore.hp(
+        "batch",
+        "dcgan: discriminator normalisation: batch | layer | none",
+        applies=lambda c: c.arch in ("dcgan", "auto"),
+    )
     spectral_norm: bool = labcore.hp(
         False, "spectrally normalise every discriminator weight (Miyato et al. 2018)"
     )
     minibatch_std: bool = labcore.hp(
-        False, "append the minibatch standard deviation to D's features (Karras et al. 2018)"
+        False,
+        "append the minibatch standard deviation to D's features (Karras et al. 2018)",
+        applies=lambda c: c.arch != "resnet",
     )
     ema_decay: float = labcore.hp(
         0.999, "decay of the moving average of G's weights used for sampling; 0 turns it off"
@@ -72,15 +105,22 @@ class AdversarialConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.fixed_samples < 1:
             raise ValueError(f"fixed_samples must be positive, got {self.fixed_samples}")
+        if self.attention_at < 0 or (self.attention_at and self.arch != "resnet"):
+            raise ValueError(
+                f"attention_at = {self.attention_at}: self-attention blocks belong to "
+                "arch = 'resnet'; set attention_at = 0 or arch = 'resnet'"
+            )
+        if self.minibatch_std and self.arch == "resnet":
+            raise ValueError("minibatch_std is for arch = 'dcgan' or 'mlp', not 'resnet'")
 
 
-def resolve_arch(arch: Arch, shape: tuple[int, ...]) -> Literal["dcgan", "mlp"]:
+def resolve_arch(arch: Arch, shape: tuple[int, ...]) -> Literal["dcgan", "resnet", "mlp"]:
     """``dcgan`` for ``(C, H, W)`` images, ``mlp`` for ``(F,)`` vectors; a clear error otherwise."""
     if arch == "auto":
         arch = "dcgan" if len(shape) == 3 else "mlp"
-    if arch == "dcgan" and len(shape) != 3:
+    if arch in ("dcgan", "resnet") and len(shape) != 3:
         raise ValueError(
-            f"model.arch = 'dcgan' needs images of shape (C, H, W), the data has shape {shape}; "
+            f"model.arch = {arch!r} needs images of shape (C, H, W), the data has shape {shape}; "
             "use arch = 'mlp' for vectors"
         )
     if arch == "mlp" and len(shape) != 1:
@@ -142,6 +182,9 @@ class AdversarialModel(labcore.Model):
         super().__init__(config, info)
         self.shape = data_shape(info, self.name)
         self.arch = resolve_arch(config.arch, self.shape)
+        if config.diffaugment and self.arch == "mlp":
+            raise ValueError("model.diffaugment transforms images; set diffaugment = [] for points")
+        self.augment = DiffAugment(config.diffaugment) if config.diffaugment else None
         self.generator = self.build_generator(config.z_dim)
         self.discriminator = self.build_discriminator()
         if config.spectral_norm:
@@ -157,6 +200,8 @@ class AdversarialModel(labcore.Model):
     def build_generator(self, in_dim: int) -> nn.Module:
         """``G``: ``(N, in_dim) -> (N, *shape)``."""
         c = self.config
+        if self.arch == "resnet":
+            return ResNetGenerator(in_dim, self.shape, c.g_width, attention_at=c.attention_at)
         if self.arch == "dcgan":
             return DCGANGenerator(in_dim, self.shape, c.g_width)
         return MLPGenerator(in_dim, self.shape[0], c.hidden, c.layers)
@@ -164,6 +209,9 @@ class AdversarialModel(labcore.Model):
     def build_body(self, in_channels: int) -> nn.Module:
         """The discriminator body for inputs with ``in_channels`` channels (or features)."""
         c = self.config
+        if self.arch == "resnet":
+            shape = (in_channels, *self.shape[1:])
+            return ResNetDiscriminatorBody(shape, c.d_width, c.attention_at)
         if self.arch == "dcgan":
             shape = (in_channels, *self.shape[1:])
             return DCGANDiscriminatorBody(shape, c.d_width, c.d_norm, c.minibatch_std)
@@ -180,6 +228,23 @@ class AdversarialModel(labcore.Model):
 
     # -- training helpers ---------------------------------------------------------------------
 
+    def augmented(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as the discriminator sees it in training: through DiffAugment when it is on.
+
+        Applied to real and generated images alike, in the discriminator's and the generator's
+        updates (Zhao et al. 2020, eqs. 2-3); never in evaluation.
+        """
+        return self.augment(x) if self.augment is not None else x
+
+    @staticmethod
+    def generator_turn(ctx: Any, every: int) -> bool:
+        """Whether this training step ends with a generator update: every ``every``-th step.
+
+        Counted from the trainer's step (``ctx.global_step``), which a resumed run restores, so
+        the schedule of ``every - 1`` discriminator-only steps carries over exactly.
+        """
+        return (ctx.global_step + 1) % every == 0
+
     def noise(self, n: int, device: torch.device) -> torch.Tensor:
         """A training batch of latent codes ``(n, z_dim)`` from the global random state."""
         return torch.randn(n, self.config.z_dim, device=device)
@@ -195,6 +260,10 @@ class AdversarialModel(labcore.Model):
     def sampler(self) -> nn.Module:
         """The network :meth:`sample` uses: the EMA generator when there is one."""
         return self.ema_generator if self.ema_generator is not None else self.generator
+
+    @property
+    def samples_from_ema(self) -> bool:
+        return self.ema_generator is not None
 
     # -- sampling and evaluation --------------------------------------------------------------
 

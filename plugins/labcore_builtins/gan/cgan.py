@@ -11,6 +11,7 @@ from torch import nn
 import labcore
 from labcore_builtins.gan.base import AdversarialConfig, AdversarialModel, frozen, randn
 from labcore_builtins.gan.losses import GanLoss, discriminator_loss, generator_loss
+from labcore_builtins.gan.resnet_blocks import ResNetGenerator
 from labcore_builtins.gan.toy import scatter_image
 
 Conditioning = Literal["concat", "projection"]
@@ -25,13 +26,20 @@ class CGANConfig(AdversarialConfig):
         "concat", "how D sees the label: concat (Mirza and Osindero) | projection (Miyato, Koyama)"
     )
     embed_dim: int = labcore.hp(
-        16, "size of the label embedding concatenated to z (G) and to the input (concat D)"
+        16,
+        "size of the label embedding concatenated to z (dcgan and mlp G) and to the input "
+        "(concat D); the resnet G takes the label through conditional batch norm instead",
+    )
+    n_dis: int = labcore.hp(
+        1, "discriminator updates per generator update (5 in Miyato and Koyama 2018)"
     )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.embed_dim < 1:
             raise ValueError(f"embed_dim must be positive, got {self.embed_dim}")
+        if self.n_dis < 1:
+            raise ValueError(f"n_dis must be at least 1, got {self.n_dis}")
 
 
 def num_classes(info: dict[str, Any], model: str) -> int:
@@ -84,7 +92,10 @@ class ProjectionDiscriminator(nn.Module):
 
     The label enters through an inner product of its embedding :math:`e(y) \\in \\mathbb{R}^F`
     with the body's features :math:`\\phi(x) \\in \\mathbb{R}^F`, the form that the log density
-    ratio takes when :math:`p(y \\mid x)` is log-linear in :math:`\\phi(x)`.
+    ratio takes when :math:`p(y \\mid x)` is log-linear in :math:`\\phi(x)`. In the paper's
+    notation, with :math:`y` one-hot and :math:`V` the ``(K, F)`` embedding matrix, the projection
+    term is :math:`y^\\top V \\phi(x)`; with the ResNet body :math:`\\phi(x)` is the sum over
+    positions of the last block's ReLU'd features, as in the paper's CIFAR-10 model.
     Shapes: ``x (N, *shape)``, ``y (N,)`` -> ``(N,)``.
     """
 
@@ -113,7 +124,14 @@ class CGAN(AdversarialModel):
     generator is :math:`G([z; e(y)])`; the discriminator is either ``concat``,
     :math:`D([x; e(y)])`, or ``projection``, :math:`\\psi(\\phi(x)) + e(y)^\\top\\phi(x)`
     (Miyato and Koyama 2018), which is usually paired with ``loss = "hinge"`` and
-    ``spectral_norm = true``. Generated examples take the labels of the real batch.
+    ``spectral_norm = true``. With ``arch = "resnet"`` the generator is the SNGAN ResNet whose
+    batch norms are class-conditional,
+    :math:`\\gamma_y \\odot (h - \\mu_B) / \\sigma_B + \\beta_y`
+    (:class:`~labcore_builtins.gan.conditional_norm.ConditionalBatchNorm2d`), the generator of
+    Miyato and Koyama's CIFAR-10 and ImageNet experiments. The discriminator is updated at every
+    step, the generator at every ``n_dis``-th (5 in the paper); DiffAugment (``diffaugment``)
+    transforms real and generated images alike before D. Generated examples take the labels of
+    the real batch.
 
     Batches: ``{"x": (N, *shape), "y": (N,)}`` with labels in ``[0, num_classes)``.
     ``sample(n, generator=g, condition=labels)`` draws one sample per label ``(n,)``; without
@@ -128,6 +146,9 @@ class CGAN(AdversarialModel):
 
     def build_generator(self, in_dim: int) -> nn.Module:
         c = self.config
+        if self.arch == "resnet":
+            classes = num_classes(self.info, self.name)
+            return ResNetGenerator(in_dim, self.shape, c.g_width, classes, c.attention_at)
         net = super().build_generator(in_dim + c.embed_dim)
         return ConditionalGenerator(num_classes(self.info, self.name), c.embed_dim, net)
 
@@ -148,23 +169,28 @@ class CGAN(AdversarialModel):
 
     def training_step(self, batch: dict[str, Any], ctx: Any) -> dict[str, torch.Tensor]:
         real, y = batch["x"], batch["y"]
+        update_generator = self.generator_turn(ctx, self.config.n_dis)
         z = self.noise(real.shape[0], real.device)
         with ctx.autocast():
-            fake = self.generator(z, y)
-            d_real = self.discriminator(real, y)
-            d_fake = self.discriminator(fake.detach(), y)
+            with torch.set_grad_enabled(update_generator):
+                fake = self.generator(z, y)
+            d_real = self.discriminator(self.augmented(real), y)
+            d_fake = self.discriminator(self.augmented(fake.detach()), y)
             d_loss = discriminator_loss(self.config.loss, d_real, d_fake)
         ctx.step("discriminator", d_loss)
-        with frozen(self.discriminator), ctx.autocast():
-            g_loss = generator_loss(self.config.loss, self.discriminator(fake, y))
-        ctx.step("generator", g_loss)
-        self.after_generator_update()
-        return {
+        logs = {
             "d_loss": d_loss.detach(),
-            "g_loss": g_loss.detach(),
             "d_real": d_real.detach().float().mean(),
             "d_fake": d_fake.detach().float().mean(),
         }
+        if update_generator:
+            with frozen(self.discriminator), ctx.autocast():
+                g_fake = self.discriminator(self.augmented(fake), y)
+                g_loss = generator_loss(self.config.loss, g_fake)
+            ctx.step("generator", g_loss)
+            self.after_generator_update()
+            logs["g_loss"] = g_loss.detach()
+        return logs
 
     def labels(self, condition: torch.Tensor | None, n: int) -> torch.Tensor:
         """``condition`` checked as ``n`` class labels, or ``0, 1, ..., K-1, 0, ...`` when None."""

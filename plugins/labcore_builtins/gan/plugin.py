@@ -18,11 +18,20 @@ MODELS = [GAN, WGAN, CGAN, Pix2Pix]
 RECIPES = (
     "cgan-digits",
     "cgan-projection-digits",
+    "dcgan-cifar10",
+    "dcgan-mnist32",
     "gan-digits",
     "gan-mnist",
     "gan-toy",
     "pix2pix-edges2digits",
+    "sngan-cifar10",
+    "sngan-mnist32",
+    "sngan-projection-cifar10",
+    "sngan-projection-mnist32",
     "unet-l1-edges2digits",
+    "wgan-gp-cifar10",
+    "wgan-gp-digits",
+    "wgan-gp-mnist32",
     "wgan-sn-digits",
 )
 

@@ -12,12 +12,14 @@ from labcore_builtins.gan.base import AdversarialConfig, AdversarialModel, froze
 from labcore_builtins.gan.blocks import Norm, apply_spectral_norm
 from labcore_builtins.gan.losses import (
     critic_wasserstein_loss,
+    discriminator_hinge_loss,
     generator_wasserstein_loss,
     gradient_penalty,
     wasserstein_estimate,
 )
 
 Constraint = Literal["spectral-norm", "clip", "gradient-penalty"]
+CriticLoss = Literal["wasserstein", "hinge"]
 
 
 @dataclasses.dataclass
@@ -26,10 +28,24 @@ class WGANConfig(AdversarialConfig):
         "spectral-norm", "Lipschitz constraint: spectral-norm | clip | gradient-penalty"
     )
     n_critic: int = labcore.hp(5, "critic updates per generator update")
-    clip_value: float = labcore.hp(0.01, "clip: critic weights are clipped to [-c, c]")
-    gp_weight: float = labcore.hp(10.0, "gradient-penalty: the penalty's weight lambda")
+    loss: CriticLoss = labcore.hp(
+        "wasserstein",
+        "critic loss: wasserstein (E D(G(z)) - E D(x)) | hinge (Miyato et al. 2018, eq. 16)",
+    )
+    clip_value: float = labcore.hp(
+        0.01,
+        "clip: critic weights are clipped to [-c, c]",
+        applies=lambda c: c.constraint == "clip",
+    )
+    gp_weight: float = labcore.hp(
+        10.0,
+        "gradient-penalty: the penalty's weight lambda",
+        applies=lambda c: c.constraint == "gradient-penalty",
+    )
     d_norm: Norm = labcore.hp(
-        "none", "dcgan: critic normalisation: none | layer | batch (not with gradient-penalty)"
+        "none",
+        "dcgan: critic normalisation: none | layer | batch (not with gradient-penalty)",
+        applies=lambda c: c.arch in ("dcgan", "auto"),
     )
 
     def __post_init__(self) -> None:
@@ -46,6 +62,8 @@ class WGANConfig(AdversarialConfig):
                 "spectral_norm = true belongs to constraint = 'spectral-norm'; "
                 "drop spectral_norm or change the constraint"
             )
+        # the constraint decides; the resolved recipe must not say otherwise
+        self.spectral_norm = self.constraint == "spectral-norm"
 
 
 class WGAN(AdversarialModel):
@@ -70,6 +88,14 @@ class WGAN(AdversarialModel):
       \\rVert_2 - 1)^2` on random interpolates of real and generated data added to
       :math:`L_C` (Gulrajani et al. 2017, eq. 3).
 
+    ``loss = "hinge"`` trains the critic on the hinge loss instead,
+    :math:`\\mathbb{E}_x \\max(0, 1 - D(x)) + \\mathbb{E}_z \\max(0, 1 + D(G(z)))` (Miyato et al.
+    2018, eq. 16), the generator's loss unchanged; the logged estimate is then a score gap, no
+    longer a bound on the distance.
+
+    ``diffaugment`` passes every image the critic sees in training through DiffAugment (Zhao et
+    al. 2020); the penalty is then taken on :math:`D \\circ T`, the function being trained.
+
     Logged: ``wasserstein`` = :math:`\\mathbb{E}_x D(x) - \\mathbb{E}_z D(G(z))`, the critic's
     estimate, at every step (its curve should fall as the generator improves), ``critic_loss``,
     ``gp`` with the penalty, ``g_loss`` on generator steps. ``evaluate`` gives the estimate on a
@@ -92,6 +118,17 @@ class WGAN(AdversarialModel):
         """The critic's Wasserstein estimate on held-out data."""
         return {"wasserstein": wasserstein_estimate(real.double(), fake.double()).item()}
 
+    def critic_in_training(self, x: torch.Tensor) -> torch.Tensor:
+        """The critic as training sees it, :math:`D(T(x))` with DiffAugment's :math:`T` when on;
+        the gradient penalty constrains this function."""
+        return self.discriminator(self.augmented(x))
+
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The critic's loss on its scores of real and generated data, by ``loss``."""
+        if self.config.loss == "hinge":
+            return discriminator_hinge_loss(real, fake)
+        return critic_wasserstein_loss(real, fake)
+
     @torch.no_grad()
     def clip_critic(self) -> None:
         for p in self.discriminator.parameters():
@@ -105,12 +142,12 @@ class WGAN(AdversarialModel):
         with ctx.autocast(), torch.set_grad_enabled(update_generator):
             fake = self.generator(z)
         with ctx.autocast():
-            c_real = self.discriminator(real)
-            c_fake = self.discriminator(fake.detach())
-            loss = critic_wasserstein_loss(c_real, c_fake)
+            c_real = self.discriminator(self.augmented(real))
+            c_fake = self.discriminator(self.augmented(fake.detach()))
+            loss = self.critic_loss(c_real, c_fake)
         logs = {"wasserstein": wasserstein_estimate(c_real, c_fake).detach()}
         if c.constraint == "gradient-penalty":
-            gp = gradient_penalty(self.discriminator, real, fake.detach())
+            gp = gradient_penalty(self.critic_in_training, real, fake.detach())
             loss = loss + c.gp_weight * gp
             logs["gp"] = gp.detach()
         ctx.step("discriminator", loss)
@@ -120,7 +157,7 @@ class WGAN(AdversarialModel):
         logs["critic_loss"] = loss.detach()
         if update_generator:
             with frozen(self.discriminator), ctx.autocast():
-                g_loss = generator_wasserstein_loss(self.discriminator(fake))
+                g_loss = generator_wasserstein_loss(self.discriminator(self.augmented(fake)))
             ctx.step("generator", g_loss)
             self.after_generator_update()
             logs["g_loss"] = g_loss.detach()

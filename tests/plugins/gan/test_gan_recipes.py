@@ -20,7 +20,10 @@ DIGITS_RECIPES = ["gan-digits", "wgan-sn-digits", "cgan-projection-digits", "pix
 
 def test_every_shipped_recipe_is_exercised():
     shipped = set(FAMILY)
-    assert shipped == {*DIGITS_RECIPES, "cgan-digits", "gan-toy", "gan-mnist"}
+    architectures = {f"{name}-{data}" for name in ("sngan", "sngan-projection", "wgan-gp", "dcgan")
+                     for data in ("cifar10", "mnist32")}  # fmt: skip
+    others = {"cgan-digits", "gan-toy", "gan-mnist", "wgan-gp-digits"}
+    assert shipped == {*DIGITS_RECIPES, *others, *architectures}
 
 
 @pytest.mark.parametrize("recipe", DIGITS_RECIPES)
