@@ -105,6 +105,7 @@ def test_a_parameter_no_loss_uses_is_left_alone_as_in_one_process(labcore_cli, t
     assert not two["optimizers"]["main"]["state"].get(4), "the spare head got an optimizer state"
 
 
+@pytest.mark.heavy
 def test_a_parameter_that_drops_out_of_the_loss_needs_find_unused_always(labcore_cli, tmp_path):
     args = ["--plugins-dir", TOY_DIR, "run", TOY, *NO_DROPOUT, "--nproc", "2"]
     args += ["--set", "model.spare_head=true", "--set", "model.spare_head_until=3"]
@@ -205,9 +206,14 @@ def test_usage_error_is_reported_before_launching(labcore_cli, tmp_path, nproc):
     [
         ("lenet5-digits", []),
         ("gan-digits", []),  # two optimizers, batch norm, EMA
-        ("vaegan-digits", []),  # three optimizers
-        ("pix2pix-edges2digits", []),  # conditional discriminator, L1 + adversarial
-        ("wgan-sn-digits", ["--set", 'model.constraint="gradient-penalty"']),  # double backward
+        pytest.param("vaegan-digits", [], marks=pytest.mark.heavy),  # three optimizers
+        # conditional discriminator, L1 + adversarial
+        pytest.param("pix2pix-edges2digits", [], marks=pytest.mark.heavy),
+        pytest.param(  # double backward
+            "wgan-sn-digits",
+            ["--set", 'model.constraint="gradient-penalty"'],
+            marks=pytest.mark.heavy,
+        ),
     ],
 )
 def test_bundled_recipes_train_with_two_processes(labcore_cli, tmp_path, recipe, extra):

@@ -90,6 +90,7 @@ def test_wgan_critic_estimate_falls_over_training(wgan_run):
     assert smoothed[-1] < 0.5 * max(smoothed)
 
 
+@pytest.mark.heavy
 def test_cgan_obeys_its_labels(workdir, classifier_run):
     run = train("cgan-digits", 800, workdir, classifier_run)
     check_generator("cgan-digits", run, classifier_run)
@@ -109,6 +110,7 @@ def translation_scores(run: Path) -> dict[str, dict[str, float]]:
                                get_manager())  # fmt: skip
 
 
+@pytest.mark.heavy
 def test_pix2pix_beats_copying_the_input_and_the_l1_unet(workdir, classifier_run):
     scores = {
         recipe: translation_scores(train(recipe, 800, workdir, classifier_run))

@@ -78,6 +78,7 @@ def test_vae_iwae_bound_beats_its_elbo_and_improves_with_training(workdir, overr
     assert metrics["fid"] <= fid0 / 5
 
 
+@pytest.mark.heavy
 def test_vaegan_beats_the_vae_with_the_same_decoder_and_budget(workdir, overrides):
     vae_run, vae = train("vae-conv-digits", workdir, overrides, COMPARISON_STEPS)
     gan_run, gan = train("vaegan-digits", workdir, overrides, COMPARISON_STEPS)
