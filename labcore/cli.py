@@ -387,7 +387,8 @@ def _print_metrics(metrics: dict[str, float]) -> None:
     "--seeds",
     default=None,
     metavar="SEEDS",
-    help="Run once per seed (e.g. 0-9) and report each metric's mean and std.",
+    help="Run once per seed (e.g. 0-9) and report each metric's mean and std, with the runs "
+    "compared side by side in seeds-<first run>/comparison.html.",
 )
 @click.option(
     "--progress/--no-progress",
@@ -460,10 +461,11 @@ def run(
         click.echo(f"-- seed {seed}", err=True)
         folder = train_run(manager, loaded, out, progress)
         results.append({"seed": seed, "run": str(folder), **_metrics_of(folder)})
-    from labcore.compare import seed_summary
+    from labcore.compare import seed_summary, write_comparison
     from labcore.runfolder import open_run
 
-    summary, note = seed_summary([open_run(r["run"]) for r in results])
+    seeded_runs = [open_run(r["run"]) for r in results]
+    summary, note = seed_summary(seeded_runs)
     path = out / loaded.run.name / f"seeds-{Path(results[0]['run']).name}.json"
     path.write_text(json.dumps({"runs": results, "summary": summary}, indent=2) + "\n")
     click.echo(f"\n{len(results)} seeds; summary written to {path}")
@@ -471,6 +473,9 @@ def run(
         click.echo(f"{key}: {mean:.6g} ± {std:.3g}")
     if note:
         click.echo(note)
+    if len(seeded_runs) > 1:
+        _, page = write_comparison(seeded_runs, path.with_suffix(""))
+        click.echo(f"runs compared in {page}")
 
 
 def _launch(ctx: click.Context, launch: distributed.Launch, arguments: list[str]) -> int:

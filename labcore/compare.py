@@ -21,12 +21,19 @@ import os
 import statistics
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from labcore import logs
-from labcore.measurement import Setting, direction, is_sample_based, setting
+from labcore.measurement import (
+    Setting,
+    direction,
+    is_discriminator_output,
+    is_sample_based,
+    setting,
+)
 from labcore.plots import plot_curves
 from labcore.report import HTML_NAME, Document, Section, to_html, to_markdown
-from labcore.run_sections import cell, flatten, fmt
+from labcore.run_sections import applicable, cell, flatten, fmt
 from labcore.runfolder import Run
 from labcore.runs import main_metric
 
@@ -42,11 +49,15 @@ SEED_KEY = "run.seed"
 
 
 def labels(runs: list[Run]) -> list[str]:
-    """Short distinct labels: the run name, with the run folder's name added where names repeat
-    (and the parent folders too, where even those repeat)."""
+    """Short distinct labels: the run name; where names repeat, the name and seed for runs that
+    differ in nothing else (``mlp-digits seed 2``), else the name and the run folder's name (and
+    the parent folders too, where even those repeat)."""
     names = [run.name for run in runs]
     if len(set(names)) == len(names):
         return names
+    seeds = [run.recipe.get("run", {}).get("seed") for run in runs]
+    if len(set(map(str, seeds))) == len(runs) and recipe_differences(runs) == [SEED_KEY]:
+        return [f"{name} seed {seed}" for name, seed in zip(names, seeds)]
     out = [f"{run.name}/{run.dir.name}" for run in runs]
     if len(set(out)) == len(out):
         return out
@@ -54,9 +65,22 @@ def labels(runs: list[Run]) -> list[str]:
     return [run.dir.relative_to(common).as_posix() for run in runs]
 
 
+def applied_settings(run: Run) -> dict[str, Any]:
+    """``run``'s recipe as dotted keys, without the settings that do not apply given its other
+    choices (a WGAN's ``gp_weight`` beside a spectrally normalised critic; see
+    :func:`labcore.run_sections.applicable`): what a comparison of settings should look at."""
+    return flatten(
+        {
+            section: applicable(section, values) if isinstance(values, dict) else values
+            for section, values in run.recipe.items()
+        }
+    )
+
+
 def recipe_differences(runs: list[Run], ignored: tuple[str, ...] = IGNORED_KEYS) -> list[str]:
-    """The dotted recipe keys whose values are not the same in every run (missing counts)."""
-    flat = [flatten(run.recipe) for run in runs]
+    """The dotted recipe keys whose values are not the same in every run (missing counts), among
+    the settings that apply (:func:`applied_settings`)."""
+    flat = [applied_settings(run) for run in runs]
     keys = list(dict.fromkeys(k for f in flat for k in f if k not in ignored))
     return [
         key for key in keys if len({json.dumps(f.get(key, None), sort_keys=True) for f in flat}) > 1
@@ -83,6 +107,14 @@ def configurations(runs: list[Run]) -> list[list[Run]]:
         recipe = {k: v for k, v in flatten(run.recipe).items() if k != SEED_KEY}
         groups.setdefault(json.dumps(recipe, sort_keys=True, default=str), []).append(run)
     return list(groups.values())
+
+
+def metric_rank(metric: str) -> int:
+    """Where ``metric`` goes among a comparison's rows: sample-based metrics first, then the
+    model's own, then a discriminator's outputs (numbers about the game, not the model)."""
+    if is_discriminator_output(metric):
+        return 2
+    return 0 if is_sample_based(metric) else 1
 
 
 def metric_direction(runs: list[Run], metric: str) -> bool | None:
@@ -184,7 +216,7 @@ def table(
         add(label, _bold_best(cells, means, metric_direction(runs, metric)))
     if diffs:
         add("*recipe settings that differ*", [""] * len(runs))
-    flat = [flatten(r.recipe) for r in runs]
+    flat = [applied_settings(r) for r in runs]
     for key in diffs:
         cells = []
         for recipe in flat:
@@ -221,11 +253,16 @@ def mean_std_text(runs: list[Run], metric: str) -> str:
 
 
 def configuration_table(
-    configs: list[list[Run]], metrics: list[str], diffs: list[str], sorted_by: str | None
+    configs: list[list[Run]],
+    metrics: list[str],
+    diffs: list[str],
+    sorted_by: str | None,
+    out: Path | None = None,
 ) -> str:
-    """One row per configuration: its label, its seeds, its runs' statuses, each metric's
-    mean ± std over the seeds (the best mean in bold, by the metric's direction), then the
-    recipe settings ``diffs``."""
+    """One row per configuration: its label, its seeds (each linked to its run's report.html,
+    from a page in ``out``, when there is one), its runs' statuses, each metric's mean ± std
+    over the seeds (the best mean in bold, by the metric's direction), then the recipe settings
+    ``diffs``."""
     headers = ["configuration", "seeds", "runs"]
     headers += [f"**{cell(m)}**" if m == sorted_by else cell(m) for m in metrics]
     headers += [f"`{key}`" for key in diffs]
@@ -238,8 +275,13 @@ def configuration_table(
         means = [_mean(runs, metric) for runs in configs]
         columns.append(_bold_best(cells, means, metric_direction(everyone, metric)))
     for index, (runs, label) in enumerate(zip(configs, configuration_labels(configs))):
-        seeds = ", ".join(str(run.recipe.get("run", {}).get("seed", "?")) for run in runs)
-        flat = flatten(runs[0].recipe)
+        seeds = ", ".join(
+            _header(run, str(run.recipe.get("run", {}).get("seed", "?")), out)
+            if out is not None
+            else str(run.recipe.get("run", {}).get("seed", "?"))
+            for run in runs
+        )
+        flat = applied_settings(runs[0])
         settings = [cell(fmt(flat[key])) if key in flat else "(unset)" for key in diffs]
         statuses = Counter(run.status().get("status", "unknown") for run in runs)
         counted = ", ".join(f"{count} {status}" for status, count in statuses.items())
@@ -311,14 +353,12 @@ def group_section(
         if order is not None:
             configs = sort_configurations(configs, metric, order)
         text.append(_order_text(metric, order))
-    metrics = metric_names(runs)
-    if metric is not None:
-        metrics.remove(metric)
-        metrics.insert(0, metric)
+    metrics = sorted(metric_names(runs), key=lambda m: (m != metric, metric_rank(m)))
     seeded = any(len(c) > 1 for c in configs)
     ignored = (*IGNORED_KEYS, SEED_KEY) if seeded else IGNORED_KEYS
     diffs = recipe_differences([r for c in configs for r in (c[:1] if seeded else c)], ignored)
-    shared = len({k for run in runs for k in flatten(run.recipe)} - set(diffs) - set(ignored))
+    applied = {k for run in runs for k in applied_settings(run)}
+    shared = len(applied - set(diffs) - set(ignored))
     if seeded:
         text.append(
             "Runs that differ only in `run.seed` are one configuration: one row each, with "
@@ -333,13 +373,15 @@ def group_section(
         )
         text.append(
             f"{last} between the {'configurations' if seeded else 'runs'}"
-            f"{'' if seeded else '; values that differ from the first run are highlighted'}. "
+            f"{'' if seeded else '; values that differ from the first run are highlighted'}"
+            f"{'' if seeded else ', as is the best value of each metric'}. "
             f"The other {shared} settings are the same in every run."
         )
     else:
-        text.append(f"All {shared} recipe settings are the same in every run.")
+        apart = "Apart from `run.seed`, all" if seeded else "All"
+        text.append(f"{apart} {shared} recipe settings are the same in every run.")
     if seeded:
-        grid = configuration_table(configs, metrics, diffs, metric)
+        grid = configuration_table(configs, metrics, diffs, metric, out)
     else:
         ordered = [c[0] for c in configs]
         grid = table(ordered, [names[r.dir] for r in ordered], metrics, diffs, out, metric)
@@ -383,9 +425,10 @@ def build(
                 [("logged values against the step", curves)],
             )
         )
+    seeds = [run.recipe.get("run", {}).get("seed", "?") for run in runs]
     folders = "\n".join(
-        f"- {name}: `{run.dir}` (seed {run.recipe.get('run', {}).get('seed', '?')})"
-        for run, name in zip(runs, all_names)
+        f"- {name}: `{run.dir}`" + ("" if name.endswith(f" seed {seed}") else f" (seed {seed})")
+        for run, name, seed in zip(runs, all_names, seeds)
     )
     sections.append(Section("Run folders", folders))
     summary = f"{len(runs)} runs: " + ", ".join(f"`{n}`" for n in all_names)

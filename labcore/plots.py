@@ -16,6 +16,9 @@ Three rules keep every line readable:
   one is drawn dashed and thinner over it;
 - a panel whose values span more than :data:`LOG_DECADES` decades is drawn on a log scale
   (``symlog`` when some values are zero or negative), and its axis label says so.
+
+Every panel of a figure spans the same steps, so that an evaluation made once or twice sits
+where it was made in training, and tick labels have the digits that tell them apart.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import Formatter, MaxNLocator, SymmetricalLogLocator
 
 Series = dict[str, tuple[list[int], list[float]]]
 
@@ -112,6 +115,40 @@ def scale_of(values: list[float]) -> tuple[str, float]:
     return "symlog", max(min(magnitudes), max(magnitudes) * SYMLOG_FLOOR)
 
 
+class DistinctTicks(Formatter):
+    """Plain tick labels with as few significant digits as keep them apart: three where they
+    suffice, more where close ticks (19.85, 19.9) would otherwise read alike."""
+
+    def __init__(self) -> None:
+        self.digits = 3
+
+    def set_locs(self, locs: list[float]) -> None:
+        self.digits = next(
+            (
+                digits
+                for digits in range(3, 10)
+                if len({f"{v:.{digits}g}" for v in locs}) == len(set(locs))
+            ),
+            10,
+        )
+
+    def __call__(self, value: float, pos: int | None = None) -> str:
+        return f"{value:.{self.digits}g}"
+
+
+class SymlogTicks(SymmetricalLogLocator):
+    """A symlog axis' decades, without the ones inside the linear range around zero, where they
+    would crowd the zero tick."""
+
+    def __init__(self, linthresh: float) -> None:
+        super().__init__(base=10, linthresh=linthresh)
+        self.linear_range = linthresh
+
+    def tick_values(self, vmin: float, vmax: float) -> list[float]:
+        ticks = super().tick_values(vmin, vmax)
+        return [t for t in ticks if t == 0 or abs(t) >= self.linear_range * (1 - 1e-9)]
+
+
 def _style(axes: Axes, title: str, values: list[float]) -> None:
     """Title, integer steps, the y scale, plain tick labels, and a visible band around a
     constant value."""
@@ -126,8 +163,9 @@ def _style(axes: Axes, title: str, values: list[float]) -> None:
         axes.set_ylabel("log scale", fontsize=8)
     elif scale == "symlog":
         axes.set_yscale("symlog", linthresh=linthresh)
+        axes.yaxis.set_major_locator(SymlogTicks(linthresh))
         axes.set_ylabel(f"symlog scale (linear within ±{linthresh:.2g})", fontsize=8)
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axes.yaxis.set_major_formatter(DistinctTicks())
     if scale == "linear" and values and min(values) == max(values):
         middle = values[0]
         half = abs(middle) * 0.5 or 1.0
@@ -243,8 +281,22 @@ def curves_figure(runs: Mapping[str, Series]) -> Figure | None:
         for index, (title, members) in enumerate(panels(keys)):
             axes = figure.add_subplot(nrows, ncols, index + 1)
             _style(axes, title, _draw_run(axes, series, members))
+    share_steps(figure.axes, runs)
     figure.tight_layout(rect=(0, 0, 1, 1 - 0.3 * legend_rows / height))
     return figure
+
+
+def share_steps(axes: list[Axes], runs: Mapping[str, Series]) -> None:
+    """Give every panel the step range of all the series of ``runs`` (with a small margin), so
+    that a quantity logged at a few steps only, a periodic evaluation, sits at its place in
+    training rather than spread over an axis of its own."""
+    steps = [s for series in runs.values() for points, _ in series.values() for s in points]
+    low, high = min(steps), max(steps)
+    if low == high:
+        return
+    margin = 0.03 * (high - low)
+    for panel in axes:
+        panel.set_xlim(low - margin, high + margin)
 
 
 def plot_curves(runs: Mapping[str, Series], path: str | Path) -> Path | None:

@@ -37,9 +37,10 @@ class Section:
 
     ``markdown`` is Markdown text (paragraphs, pipe tables, lists, fenced code, inline code,
     emphasis and links: see :mod:`labcore.markup`). ``images`` are ``(caption, path)`` pairs of
-    PNG files, paths relative to the run folder or absolute, shown under the text; three or more
-    are shown side by side as a strip. ``collapsed`` sections are folded under their title in
-    the HTML report (for long, rarely read content such as the full recipe).
+    PNG files, paths relative to the run folder or absolute, shown under the text; two share the
+    width side by side, three or more are shown as a strip of thumbnails. ``collapsed``
+    sections are folded under their title in the HTML report (for long, rarely read content
+    such as the full recipe).
 
     Example (in a plugin)::
 
@@ -149,6 +150,7 @@ figure img { display: block; max-width: 100%; height: auto; border: 1px solid va
   border-radius: 4px; background: #fff; }
 figcaption { font-size: 12.5px; color: var(--muted); margin-top: 4px; text-align: center; }
 .figures.strip { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); }
+.figures.pair { display: grid; grid-template-columns: repeat(2, minmax(0, max-content)); }
 a.image-link { cursor: zoom-in; }
 figure a.image-link { display: block; }
 .strip figure img { width: 100%; }
@@ -206,8 +208,9 @@ def _section_html(document: Document, section: Section, slug: str) -> str:
     )
     figures = "".join(_figure(document, c, p) for c, p in section.images)
     if figures:
-        strip = " strip" if len(section.images) >= STRIP_IMAGES else ""
-        body += f'<div class="figures{strip}">{figures}</div>'
+        count = len(section.images)
+        layout = " strip" if count >= STRIP_IMAGES else " pair" if count == 2 else ""
+        body += f'<div class="figures{layout}">{figures}</div>'
     title = html.escape(section.title)
     if section.collapsed:
         return f'<section id="{slug}"><details><summary>{title}</summary>{body}</details></section>'

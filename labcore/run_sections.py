@@ -1,8 +1,9 @@
 """The report sections every run has, read from its run folder (see :mod:`labcore.runfolder`).
 
-Leading sections: the recipe in brief, the final metrics (the sample-based ones with the feature
-extractor, its weights' hash and the sample counts beside them), training curves, the latest
-sample grid and a strip of grids over training. Trailing sections, after the model family's own:
+Leading sections: the recipe in brief, the final metrics (with their noise floors and which way
+each is better; the feature extractor, its weights' hash and the sample counts of the
+sample-based ones said once above them), training curves, the latest sample grid and a strip of
+grids over training. Trailing sections, after the model family's own:
 the environment and the full resolved recipe.
 """
 
@@ -15,9 +16,16 @@ from typing import Any
 import tomli_w
 
 from labcore import logs, runs
+from labcore.measurement import (
+    SHA_DIGITS,
+    direction,
+    is_discriminator_output,
+    is_sample_based,
+    setting,
+)
 from labcore.monitor import selection_note
-from labcore.plots import plot_curves
-from labcore.report import Section
+from labcore.plots import is_evaluation, panels, plot_curves, scale_of
+from labcore.report import STRIP_IMAGES, Section
 from labcore.schema import SchemaError, build, inapplicable, to_dict
 
 REPORT_DIR = "report"
@@ -157,41 +165,61 @@ def full_recipe_section(recipe: dict[str, Any]) -> Section:
 # -- metrics ----------------------------------------------------------------------------------
 
 
-def measured_with(details: dict[str, Any], metric: str) -> str:
-    """What a sample-based metric was measured with, from ``metrics.json``'s ``evaluation``:
-    the feature extractor, the first 12 hex digits of its weights' SHA-256, the sample counts
-    and any warning the metric raised.
+def measured_with(record: dict[str, Any]) -> str:
+    """The sentence saying what the sample-based metrics of an evaluation record were measured
+    with: the feature extractor, the first 12 hex digits of its weights' SHA-256 and the sample
+    counts (said once for the table, not in every row); empty when it has none."""
+    measured = setting(record)
+    if measured is None:
+        return ""
+    name = f"`{measured.extractor}`" if measured.extractor else "an unnamed extractor"
+    weights = (
+        f" (weights sha256 `{measured.weights_sha256[:SHA_DIGITS]}`)"
+        if measured.weights_sha256
+        else ""
+    )
+    counts = [
+        f"{count} {side}"
+        for count, side in ((measured.num_real, "real"), (measured.num_generated, "generated"))
+        if count is not None
+    ]
+    on = f" on {' and '.join(counts)} images" if counts else ""
+    return (
+        "The sample-based metrics (names without a `split/` prefix) were measured with "
+        f"{name}{weights}{on}."
+    )
 
-    ``details`` is what :func:`labcore.metrics.generative.evaluate_generative` records:
-    ``extractor`` (``name``, ``weights_sha256``), ``num_*`` counts, and under ``metrics`` one
-    entry per metric name (``fid``; ``kid`` also covers ``kid_std``) with its own counts and
-    warnings.
-    """
-    extractor = details.get("extractor")
-    if isinstance(extractor, dict):
-        name, sha = extractor.get("name"), extractor.get("weights_sha256")
-    else:
-        name, sha = extractor, details.get("weights_sha256")
+
+def _own_details(details: dict[str, Any], metric: str) -> dict[str, Any]:
+    """What ``metrics.json`` records for ``metric`` itself under ``evaluation.metrics``
+    (``kid`` also covers ``kid_std``)."""
     per_metric = details.get("metrics")
     per_metric = per_metric if isinstance(per_metric, dict) else {}
     own = next(
         (v for n, v in per_metric.items() if metric == n or metric.startswith(f"{n}_")), None
     )
-    own = own if isinstance(own, dict) else {}
-    counts = {k: v for k, v in own.items() if k.startswith("num_")} or {
-        k: v for k, v in details.items() if k.startswith("num_")
-    }
-    parts = [f"`{name}`"] if name else []
-    if isinstance(sha, str):
-        parts.append(f"weights sha256 `{sha[:12]}`")
-    parts += [f"{k} {v}" for k, v in counts.items()]
-    parts += [f"warning: {w}" for w in own.get("warnings", [])]
-    return ", ".join(parts)
+    return own if isinstance(own, dict) else {}
+
+
+def count_note(details: dict[str, Any], metric: str) -> str:
+    """The sample counts of ``metric`` where they are not the evaluation's own (a metric that
+    measured fewer samples than the others)."""
+    shared = {"num_real": details.get("num_real"), "num_fake": details.get("num_generated")}
+    own = _own_details(details, metric)
+    return ", ".join(
+        f"{key} {own[key]}" for key in shared if key in own and own[key] != shared[key]
+    )
+
+
+#: The column *better* of the metrics table; a discriminator's outputs (``test/d_accuracy``)
+#: are numbers about the game, better neither way.
+DIRECTION_WORDS = {True: "higher", False: "lower", None: ""}
 
 
 def metrics_sections(record: dict[str, Any], status: str | None) -> list[Section]:
-    """The final metrics; sample-based ones (no ``split/`` prefix) name what measured them,
-    and the full evaluation settings follow, folded."""
+    """The final metrics: each value, its real-vs-real noise floor and which way is better, the
+    extractor and sample counts of the sample-based ones said once above the table and their
+    warnings beneath it; the full evaluation settings follow, folded."""
     metrics = record.get("metrics") or {}
     if not record:
         state = f" (the run is {status})" if status else ""
@@ -202,24 +230,41 @@ def metrics_sections(record: dict[str, Any], status: str | None) -> list[Section
             "the recipe's `[evaluate] metrics` list is empty."
         )
         return [Section("Metrics", text)]
-    details = record.get("evaluation") or {}
-    notes = {
-        name: measured_with(details, name) if details and "/" not in name else ""
-        for name in metrics
-    }
-    from labcore.evaluation_sections import headline, value_text
+    from labcore.evaluation_sections import headline
 
-    if any(notes.values()):
-        rows = ["| metric | value | measured with |", "| --- | ---: | --- |"]
-        rows += [
-            f"| {k} | {value_text(record, k, v)} | {cell(notes[k])} |" for k, v in metrics.items()
-        ]
-    else:
-        rows = ["| metric | value |", "| --- | ---: |"]
-        rows += [f"| {k} | {value_text(record, k, v)} |" for k, v in metrics.items()]
-    note = selection_note(record)
-    text = f"{headline(record)} {note}".rstrip()
+    details = record.get("evaluation") or {}
+    floors = record.get("noise_floor") or {}
+    columns: dict[str, list[str]] = {
+        "metric": list(metrics),
+        "value": [fmt(v) for v in metrics.values()],
+        "real vs real": [fmt(floors[k], 4) if k in floors else "" for k in metrics],
+        "better": [
+            "" if is_discriminator_output(k) else DIRECTION_WORDS[direction(record, k)]
+            for k in metrics
+        ],
+        "samples": [count_note(details, k) if is_sample_based(k) else "" for k in metrics],
+    }
+    shown = [name for name, cells in columns.items() if name in ("metric", "value") or any(cells)]
+    aligns = {"value": "---:", "real vs real": "---:"}
+    rows = [
+        "| " + " | ".join(shown) + " |",
+        "| " + " | ".join(aligns.get(name, "---") for name in shown) + " |",
+    ]
+    rows += [
+        "| " + " | ".join(cell(columns[name][i]) for name in shown) + " |"
+        for i in range(len(metrics))
+    ]
+    text = " ".join(
+        part for part in (headline(record), measured_with(record), selection_note(record)) if part
+    )
     text += "\n\n" + "\n".join(rows)
+    warnings: dict[str, str] = {}
+    for name in filter(is_sample_based, metrics):
+        for warning in _own_details(details, name).get("warnings", []):
+            warnings.setdefault(warning, name)
+    if warnings:
+        lines = [f"- `{name}`: {warning}" for warning, name in warnings.items()]
+        text += "\n\nWarnings raised while measuring:\n\n" + "\n".join(lines)
     sections = [Section("Metrics", text)]
     if details:
         lines = [f"- {key}: `{cell(fmt(value))}`" for key, value in flatten(details).items()]
@@ -243,11 +288,17 @@ def curves_sections(run: Any) -> list[Section]:
     for key, (steps, values) in series.items():
         cells = [fmt(v, 4) for v in (values[0], values[-1], min(values), max(values))]
         rows.append(f"| {key} | {' | '.join(cells)} | {len(steps)} |")
-    text = (
-        "Training values are means over each logging interval; evaluations "
-        "(`split/metric`) are drawn with markers. A panel whose values span more than two "
-        "decades has a logarithmic axis, as its label says."
-    )
+    text = "Training values are means over each logging interval."
+    if any(is_evaluation(key) for key in series):
+        text += " Periodic evaluations (`split/metric`) are drawn with markers."
+    if any(
+        scale_of([v for key in members for v in series[key][1]])[0] != "linear"
+        for _, members in panels(list(series))
+    ):
+        text += (
+            " A panel whose values span more than two decades has a logarithmic axis, as its "
+            "label says."
+        )
     steps = [str(r.get("step")) for r in logs.resumes(log)]
     if steps:
         text += (
@@ -285,28 +336,34 @@ def grid_caption(recipe: dict[str, Any]) -> str:
 
 
 def samples_sections(run: Any, count: int = STRIP_COUNT) -> list[Section]:
-    """The latest sample grid, and up to ``count`` grids evenly spaced over training."""
+    """The latest sample grid, and up to ``count`` grids evenly spaced over training; a run
+    with fewer grids than make a strip shows them side by side in one section instead, so that
+    no grid is shown twice."""
     grids = sample_grids(run)
     if not grids:
         return []
     step, latest = grids[-1]
-    sections = [
+    caption = grid_caption(run.recipe)
+    if len(grids) < STRIP_IMAGES:
+        steps = " and ".join(str(s) for s, _ in grids)
+        text = f"Sample grid{'s' * (len(grids) > 1)} at step{'s' * (len(grids) > 1)} {steps}."
+        images = [(f"step {s}", path.relative_to(run.dir)) for s, path in grids]
+        return [Section("Samples", f"{text} {caption}".rstrip(), images)]
+    picks = sorted({round(i * (len(grids) - 1) / (count - 1)) for i in range(count)})
+    images = [(f"step {grids[i][0]}", grids[i][1].relative_to(run.dir)) for i in picks]
+    text = (
+        f"All {len(grids)} sample grids of the run."
+        if len(images) == len(grids)
+        else f"{len(images)} of the run's {len(grids)} sample grids, evenly spaced."
+    )
+    return [
         Section(
             "Samples",
-            f"Sample grid at step {step}. {grid_caption(run.recipe)}".rstrip(),
+            f"Sample grid at step {step}. {caption}".rstrip(),
             [(f"step {step}", latest.relative_to(run.dir))],
-        )
+        ),
+        Section("Samples over training", text, images),
     ]
-    if len(grids) >= 2:
-        picks = sorted({round(i * (len(grids) - 1) / (count - 1)) for i in range(count)})
-        images = [(f"step {grids[i][0]}", grids[i][1].relative_to(run.dir)) for i in picks]
-        text = (
-            f"All {len(grids)} sample grids of the run."
-            if len(images) == len(grids)
-            else f"{len(images)} of the run's {len(grids)} sample grids, evenly spaced."
-        )
-        sections.append(Section("Samples over training", text, images))
-    return sections
 
 
 # -- environment ------------------------------------------------------------------------------

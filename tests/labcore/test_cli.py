@@ -217,6 +217,13 @@ def test_seeds_run_each_seed_and_summarise(cli, tmp_path):
     values = [r["test/accuracy"] for r in summary["runs"]]
     assert mean == pytest.approx(sum(values) / 3) and std >= 0
     assert "3 seeds" in result.stdout
+    page = next((tmp_path / "toy").glob("seeds-*/comparison.html"))
+    assert result.stdout.rstrip().endswith(f"runs compared in {page}")
+    markdown = (page.parent / "comparison.md").read_text()
+    row = next(line for line in markdown.splitlines() if line.startswith("| toy |"))
+    assert "| 3 finished |" in row  # one configuration: a row with its three seeds
+    for seed, run in enumerate(summary["runs"]):
+        assert f"[{seed}](../{Path(run['run']).name}/report.html)" in row
 
 
 def test_help_and_module_entry_point(labcore_cli):

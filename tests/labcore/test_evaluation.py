@@ -7,6 +7,7 @@ import json
 
 from click.testing import CliRunner
 
+from labcore.evaluation_sections import primary_metrics
 from labcore.report_cli import runs
 from labcore.runfolder import open_run
 
@@ -37,16 +38,31 @@ def test_every_evaluation_is_kept_and_the_report_shows_the_latest(labcore_cli, r
     page = (folder / "report.html").read_text()
     latest, floor = history[1]["metrics"]["fid"], history[1]["noise_floor"]["fid"]
     fid_row = next(line for line in markdown.splitlines() if line.startswith("| fid |"))
-    assert f"| {latest:.6g} (real vs real {floor:.4g}) |" in fid_row
-    assert "num_fake 150" in fid_row
+    assert fid_row.startswith(f"| fid | {latest:.6g} | {floor:.4g} | lower |")
+    assert "on 150 real and 150 generated images" in markdown.split("| metric |", 1)[0]
     for document in (markdown, page):
         assert "Re-evaluated by" in document and "evaluate.num_samples=150" in document
     evaluations = markdown.split("## Evaluations", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in evaluations.splitlines() if line.startswith("| 20")]
-    assert len(rows) == 2 and "90 real / 90 generated" in rows[0] and "150 real" in rows[1]
-    assert f"{history[0]['metrics']['fid']:.6g}" in rows[0]
+    assert len(rows) == 2 and " 90/90` |" in rows[0] and " 150/150` |" in rows[1]
+    first_floor = history[0]["noise_floor"]["fid"]
+    assert f"| {history[0]['metrics']['fid']:.6g} ({first_floor:.4g}) |" in rows[0]
+    header = next(line for line in evaluations.splitlines() if line.startswith("| evaluated"))
+    assert header.endswith("| fid | kid |")  # the metrics asked for, not their parts (kid_std)
+    # what every row shares is said once, not repeated in a column
+    assert "Every evaluation had the same step 2, checkpoint `last.pt`." in evaluations
+    assert "| step |" not in header and "| checkpoint |" not in header
 
     listed = CliRunner().invoke(runs, [str(tmp_path / "out"), "--history"]).output.splitlines()
     by = [line.split()[2:4] for line in listed[1:]]
     assert by == [["training", "2"], ["labcore", "evaluate"]]
     assert "lenet5-digits@" in listed[2] and " 150/150 " in listed[2]
+
+
+def test_the_history_shows_each_metric_and_leaves_out_the_parts_beside_it():
+    values = {"test/accuracy": 0.9, "fid": 1.0, "kid": 0.1, "kid_std": 0.01, "1nn": 0.6,
+              "1nn_real": 0.7, "precision": 0.5, "recall": 0.4}  # fmt: skip
+    asked = {"fid": {}, "kid": {}, "1nn": {}, "prdc": {}}  # prdc's values have names of their own
+    record = {"metrics": values, "evaluation": {"metrics": asked}}
+    assert primary_metrics(record) == ["fid", "kid", "1nn", "precision", "recall"]
+    assert primary_metrics({"metrics": values}) == [k for k in values if "/" not in k]

@@ -109,3 +109,33 @@ def test_nothing_logged_draws_nothing(tmp_path):
     assert plots.curves_figure({"a": {}, "b": {}}) is None
     assert plots.plot_curves({"a": {}}, tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
+
+
+def test_an_evaluation_made_once_sits_at_its_step_on_the_training_axis():
+    series = {"loss": (STEPS, [1.0 - s / 1000 for s in STEPS]), "val/accuracy": ([150], [0.8])}
+    panels = by_title(plots.curves_figure({"run": series}))
+    low, high = panels["val/accuracy"].get_xlim()
+    assert panels["loss"].get_xlim() == (low, high)
+    assert low <= STEPS[0] and high >= STEPS[-1]  # not an axis of its own around step 150
+
+
+def test_close_tick_labels_get_the_digits_that_tell_them_apart():
+    series = {"val/kl": ([500, 800], [19.62, 19.93])}
+    figure = plots.curves_figure({"run": series})
+    figure.canvas.draw()
+    axes = by_title(figure)["val/kl"]
+    labels = [t.get_text() for t in axes.get_yticklabels() if t.get_text()]
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+    coarse = plots.DistinctTicks()
+    coarse.set_locs([0.0, 0.5, 1.0])
+    assert [coarse(v) for v in (0.0, 0.5, 1.0)] == ["0", "0.5", "1"]
+
+
+def test_a_symlog_axis_has_no_decade_ticks_crowding_zero():
+    values = [-250.0, -100.0, -10.0, 0.5, 10.0, 37.0]
+    figure = plots.curves_figure({"run": {"elbo": (STEPS[: len(values)], values)}})
+    figure.canvas.draw()
+    axes = by_title(figure)["elbo"]
+    _, linthresh = plots.scale_of(values)
+    ticks = [t for t in axes.get_yticks() if t != 0]
+    assert ticks and all(abs(t) >= linthresh for t in ticks), (ticks, linthresh)

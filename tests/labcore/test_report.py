@@ -204,14 +204,36 @@ def test_every_metric_appears_with_what_measured_it(tmp_path):
         for document in (text, markdown):
             assert name in document
             assert f"{value:.6g}" in document
-    fid_row = next(line for line in markdown.splitlines() if line.startswith("| fid |"))
-    assert "`classifier`" in fid_row and SHA[:12] in fid_row
-    assert "num_real 500" in fid_row and "num_fake 500" in fid_row
-    accuracy_row = next(
-        line for line in markdown.splitlines() if line.startswith("| val/accuracy |")
-    )
-    assert "classifier" not in accuracy_row  # the model's own metric needs no extractor
+    metrics = markdown.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    # said once above the table, not repeated in every row
+    assert metrics.count("`classifier`") == 1 and metrics.count(SHA[:12]) == 1
+    assert "on 500 real and 500 generated images" in metrics
+    header = next(line for line in metrics.splitlines() if line.startswith("| metric |"))
+    assert header == "| metric | value | better |"  # no noise floors, no counts of their own
+    assert "| fid | 12.3456 | lower |" in metrics
+    assert "| val/accuracy | 0.75 | higher |" in metrics
+    record = {"metrics": {"test/d_accuracy": 0.66, "fid": 9.0}}
+    table = run_sections.metrics_sections(record, "finished")[0].markdown
+    assert "| test/d_accuracy | 0.66 |  |" in table  # a discriminator's: better neither way
     assert SHA in markdown  # the full hash among the evaluation details
+
+
+def test_noise_floor_has_its_column_and_warnings_and_own_counts_are_said_once(tmp_path):
+    run = make_run(tmp_path / "run", metrics={"fid": 12.5, "kid": 0.02, "kid_std": 0.001})
+    record = run.metrics()
+    record["noise_floor"] = {"fid": 8.25, "kid": -0.0004}
+    record["evaluation"]["noise_floor"] = {"num_real": 500, "num_other": 500, "split": "test"}
+    warning = "KID: kid_subset_size 1000 is not below the smaller side's 500 samples"
+    record["evaluation"]["metrics"]["kid"].update(num_real=250, warnings=[warning])
+    (run.dir / "metrics.json").write_text(json.dumps(record))
+    markdown, _ = (p.read_text() for p in report.write_reports(run, StubManager()))
+    metrics = markdown.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    assert "| metric | value | real vs real | better | samples |" in metrics
+    assert "| fid | 12.5 | 8.25 | lower |  |" in metrics
+    assert "| kid | 0.02 | -0.0004 | lower | num_real 250 |" in metrics
+    assert "real vs real" in metrics.split("| metric |", 1)[0]  # the column is explained
+    assert metrics.count(warning) == 1  # kid_std shares kid's warning: listed once
+    assert f"- `kid`: {warning}" in metrics
 
 
 def test_markdown_links_every_image_and_names_the_sections(tmp_path):
@@ -240,6 +262,34 @@ def test_curves_show_each_logged_value_against_step(tmp_path):
     assert image.width >= 3 * 300  # three panels side by side
     table = sections[1].markdown
     assert "| val/accuracy | 0.25 | 0.5 | 0.25 | 0.5 | 2 |" in table
+
+
+def test_the_curves_caption_explains_only_what_the_figure_shows(tmp_path):
+    run = make_run(tmp_path / "run")
+    caption = run_sections.curves_sections(run)[0].markdown
+    assert "markers" in caption  # the run logs val/accuracy
+    log = [{"step": s, "time": s / 10, "loss": 1.0 - s / 1000} for s in range(10, 101, 10)]
+    (run.dir / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    caption = run_sections.curves_sections(run)[0].markdown
+    assert "markers" not in caption and "logarithmic" not in caption
+    log += [{"step": 110, "time": 11.0, "loss": 1e-5}]
+    (run.dir / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    assert "logarithmic axis" in run_sections.curves_sections(run)[0].markdown
+
+
+def test_two_sample_grids_are_shown_side_by_side_once(tmp_path):
+    run = make_run(tmp_path / "run", grids=2)
+    sections = run_sections.samples_sections(run)
+    assert [s.title for s in sections] == ["Samples"]
+    assert [caption for caption, _ in sections[0].images] == ["step 20", "step 40"]
+    assert sections[0].markdown.startswith("Sample grids at steps 20 and 40.")
+    _, page = report.write_reports(run, StubManager())
+    samples = page.read_text().split('<section id="samples">', 1)[1].split("</section>", 1)[0]
+    assert samples.count("<img ") == 2 and '<div class="figures pair">' in samples
+    three = make_run(tmp_path / "three", grids=3)
+    assert [s.title for s in run_sections.samples_sections(three)] == [
+        "Samples", "Samples over training"
+    ]  # fmt: skip
 
 
 def test_a_step_logged_twice_keeps_its_later_value():
@@ -385,6 +435,23 @@ def test_comparison_of_two_runs_sorts_highlights_and_overlays(tmp_path):
         compare.build([worse, better], tmp_path / "cmp", sort="bleu")
 
 
+def test_comparison_leaves_out_settings_that_do_not_apply_and_puts_the_game_last(tmp_path):
+    dcgan = json.loads(json.dumps(RECIPE))
+    dcgan["model"].update(arch="dcgan", hidden=128)
+    mlp = json.loads(json.dumps(RECIPE))
+    mlp["model"].update(arch="mlp", hidden=64)  # hidden applies to the MLP alone
+    metrics = {"test/d_accuracy": 0.6, "test/accuracy": 0.5, "fid": 9.0}
+    runs = [make_run(tmp_path / name, recipe=recipe, metrics=metrics)
+            for name, recipe in (("dcgan", dcgan), ("mlp", mlp))]  # fmt: skip
+    assert compare.recipe_differences(runs[:1] + [make_run(
+        tmp_path / "dcgan-64", recipe={**dcgan, "model": {**dcgan["model"], "hidden": 64}}
+    )]) == []  # an MLP size beside DCGAN networks is no difference
+    markdown = compare.build(runs, tmp_path / "cmp").sections[0].markdown
+    assert "| `model.hidden` | (unset) | **64** |" in markdown
+    rows = [line.split(" | ")[0] for line in markdown.splitlines() if line.startswith("| ")]
+    assert rows.index("| **fid**") < rows.index("| test/accuracy") < rows.index("| test/d_accuracy")
+
+
 def test_comparison_labels_and_differences():
     runs = [
         Run(Path("/o/a/1"), {"run": {"name": "a"}, "model": {"name": "m", "h": 1}}),
@@ -460,6 +527,20 @@ def test_seeds_of_one_configuration_make_one_row_with_mean_and_std(tmp_path):
     assert header == "| configuration | seeds | runs | **fid** | kid | `optimizer.lr` |"
     assert "The last column is the recipe setting that differs" in markdown
     assert not any("s1/run" in line for line in markdown.splitlines() if line.startswith("|"))
+
+
+def test_seeds_alone_are_labelled_by_seed_and_linked_to_their_reports(tmp_path):
+    runs = [make_run(tmp_path / f"s{seed}" / "run", recipe=seeded(seed)) for seed in range(2)]
+    report.write_reports(runs[1], StubManager())
+    assert compare.labels(runs) == ["tiny-gan seed 0", "tiny-gan seed 1"]
+    markdown = compare.build(runs, tmp_path / "cmp").sections[0].markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| tiny-gan"))
+    assert "| 0, [1](../s1/run/report.html) |" in row  # seed 0 has no report.html to link
+    assert "Apart from `run.seed`, all" in markdown
+    folders = compare.build(runs, tmp_path / "cmp").sections[-1].markdown
+    assert folders.splitlines()[0] == f"- tiny-gan seed 0: `{runs[0].dir}`"  # the seed once
+    runs.append(make_run(tmp_path / "lr" / "run", recipe=seeded(2, lr=1e-3)))
+    assert compare.labels(runs) == ["s0/run", "s1/run", "lr/run"]  # more than the seed differs
 
 
 def test_a_seed_summary_never_averages_numbers_measured_differently(tmp_path):

@@ -16,6 +16,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from labcore.measurement import name_direction
 from labcore.points import clip_to_frame, frame, save_scatter
 from labcore.report import Section
 from labcore.schema import build
@@ -30,6 +31,23 @@ Not 1-NN: each output lies next to its own target, so the leave-one-out 1-NN tes
 pairing and falls below 0.5 for any good model."""
 
 
+POINT_MEASURES = {
+    "fake_to_real": "mean distance from a generated point to the nearest real one (lower: "
+    "closer to the data)",
+    "real_to_fake": "mean distance from a real point to the nearest generated one (lower: more "
+    "of the data covered)",
+    "high_quality": "share of generated points within 3 standard deviations of a mode's centre",
+    "modes_covered": "modes holding at least 1% of the generated points as high-quality ones",
+}
+"""What each measure of :func:`labcore_builtins.gan.toy.point_metrics` means, for the table."""
+
+#: Which way the translation table's image measures are better (the sample metrics declare
+#: their own, see :func:`labcore.measurement.name_direction`).
+TRANSLATION_DIRECTIONS = {"l1": False, "psnr": True, "ssim": True}
+#: The units of the translation table's measures that have one.
+TRANSLATION_UNITS = {"psnr": "dB"}
+
+
 def points_section(model: Any, real: torch.Tensor, out: Path, seed: int = 0) -> Section:
     """Scatter plot of held-out real points against as many generated ones, with their metrics.
 
@@ -41,15 +59,16 @@ def points_section(model: Any, real: torch.Tensor, out: Path, seed: int = 0) -> 
     metrics = point_metrics(real, fake, model.info.get("modes"), model.info.get("mode_std"))
     path = save_scatter(real, fake, out, title=f"{model.name}: real vs generated")
     _, outside = clip_to_frame(fake.double().numpy()[:, :2], frame(real))
-    table = ["| measure | value |", "| --- | --- |"]
-    table += [f"| {k} | {v:.4g} |" for k, v in metrics.items()]
+    table = ["| measure | value | what it measures |", "| --- | ---: | --- |"]
+    table += [f"| {k} | {v:.4g} | {POINT_MEASURES.get(k, '')} |" for k, v in metrics.items()]
     text = (
         f"{len(real)} held-out points (light grey, beneath) and {len(fake)} generated points "
         f"(orange, semi-transparent, on top), seed {seed}. The frame is the real points' extent "
         f"with a margin; {len(outside)} generated points fall outside it and are drawn as red "
         "crosses at its edge.\n\n" + "\n".join(table)
     )
-    return Section(title="Real vs generated points", markdown=text, images=[("scatter", path)])
+    caption = "held-out real points and generated ones"
+    return Section(title="Real vs generated points", markdown=text, images=[(caption, path)])
 
 
 def critic_curve(log: list[dict[str, Any]]) -> tuple[list[int], list[float]]:
@@ -118,12 +137,31 @@ def translation_section(
     config = dataclasses.replace(config, metrics=config.metrics or TRANSLATION_METRICS)
     metrics = translation_metrics(model, split, config, value_range, "cpu", registry)
     keys = list(metrics["model"])
-    rows = ["| | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    headers = [f"{k} ({TRANSLATION_UNITS[k]})" if k in TRANSLATION_UNITS else k for k in keys]
+    rows = ["| outputs | " + " | ".join(headers) + " |", "| --- |" + " ---: |" * len(keys)]
     for name, values in metrics.items():
         rows.append(f"| {name} | " + " | ".join(f"{values[k]:.4g}" for k in keys) + " |")
+    better = {True: [], False: []}
+    for key in keys:
+        way = TRANSLATION_DIRECTIONS.get(key, name_direction(key))
+        if way is not None:
+            better[way].append(key)
+    directions = "; ".join(
+        f"{word} is better for {', '.join(better[way])}"
+        for way, word in ((False, "lower"), (True, "higher"))
+        if better[way]
+    )
     text = (
         f"{len(split)} pairs of the `{config.split}` split; FID and the other sample metrics use "
-        f"the run's `[evaluate.extractor]`, dropout noise seeded with {config.seed}.\n\n"
+        f"the run's `[evaluate.extractor]`, dropout noise seeded with {config.seed}. "
+        + (
+            "*copy-input* scores the inputs themselves as outputs, what a model that learned "
+            "only to copy would give: the baseline to beat. "
+            if "copy-input" in metrics
+            else ""
+        )
+        + (directions[0].upper() + directions[1:] + "." if directions else "")
+        + "\n\n"
         + "\n".join(rows)
     )
     return Section(title="Outputs against targets", markdown=text)

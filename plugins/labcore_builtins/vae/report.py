@@ -27,7 +27,12 @@ def figure_sections(model: Any, data: DataBundle, out: Path) -> list[Section]:
     recon = figures.reconstructions(model, data, out / "reconstructions.png", split=split)
     between = figures.interpolations(model, data, out / "interpolations.png", split=split)
     sections = [
-        Section("Prior samples", "Decoded codes z ~ N(0, I), seed 0.", [("prior samples", prior)]),
+        Section(
+            "Prior samples",
+            "Decoded codes z ~ N(0, I), drawn with seed 0: other codes than the run's fixed draw, "
+            "which the sample grids decode at each step.",
+            [("prior samples", prior)],
+        ),
         Section(
             "Reconstructions",
             f"The first {split} images (rows labelled input) and, beneath each row, their "

@@ -14,6 +14,7 @@ from labcore_builtins.gan.report import (
     critic_curve,
     critic_section,
     points_section,
+    translation_section,
 )
 from labcore_builtins.gan.toy import Ring
 
@@ -75,6 +76,19 @@ def test_translation_metrics_compare_outputs_and_copied_inputs_with_targets():
     assert set(scores["model"]) == {"fid", "l1", "psnr", "ssim"}
 
 
+def test_translation_section_names_the_baseline_units_and_directions():
+    gen = torch.Generator().manual_seed(0)
+    split = TensorSplit(
+        condition=torch.rand(40, 1, 4, 4, generator=gen), x=torch.rand(40, 1, 4, 4, generator=gen)
+    )
+    config = EvaluateConfig(metrics=["fid"], extractor={"name": "pixel-reader"}, batch_size=16)
+    registry = plugin_manager([PixelReader])
+    text = translation_section(Identity(), split, config, (0.0, 1.0), registry).markdown
+    assert "| outputs | fid | l1 | psnr (dB) | ssim |" in text
+    assert "*copy-input* scores the inputs themselves as outputs" in text
+    assert "Lower is better for fid, l1; higher is better for psnr, ssim." in text
+
+
 def test_critic_section_plots_the_logged_estimate(tmp_path):
     log = [{"step": 10 * i, "wasserstein": w} for i, w in enumerate([0.5, 3.0, 2.0, 1.0, 0.4])]
     log.append({"step": 50, "final/test/wasserstein": 0.3})
@@ -98,6 +112,11 @@ def test_points_section_scores_and_draws_generated_points(tmp_path):
     real = bundle.split("test")["x"]
     section = points_section(PerfectGenerator(), real, tmp_path / "scatter.png")
     assert (tmp_path / "scatter.png").is_file()
-    assert "| modes_covered | 8 |" in section.markdown
+    assert "| modes_covered | 8 | modes holding at least 1% of the generated points" in (
+        section.markdown
+    )
+    row = next(line for line in section.markdown.splitlines() if "| fake_to_real |" in line)
+    assert row.endswith("| mean distance from a generated point to the nearest real one "
+                        "(lower: closer to the data) |")  # fmt: skip
     assert "0 generated points fall outside it" in section.markdown
     assert Image.open(tmp_path / "scatter.png").size == (550, 550)
