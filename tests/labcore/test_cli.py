@@ -240,7 +240,9 @@ def test_recipes_lists_one_sentence_and_the_time_of_each_recipe(labcore_cli):
     assert len(bundled) >= 30
     for line in bundled:
         name, time, rest = re.fullmatch(r"(\S+)\s+(.+?)\s+\[\w+\] (.*)", line).groups()
-        assert re.fullmatch(r"[0-9.]+ (s|min|h)", time), f"{name}: no expected time ({time})"
+        assert re.fullmatch(r"[0-9.]+ (s|min|h|days?|weeks?)", time), (
+            f"{name}: no expected time ({time})"
+        )
         assert rest.endswith(".") and "…" not in rest, f"{name}: not one sentence: {rest}"
 
 

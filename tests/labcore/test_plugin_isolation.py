@@ -170,7 +170,7 @@ def test_plugins_lists_each_broken_plugin_with_one_problem_line(site, labcore_cl
         "(isolab 1.0)", ["models: iso-linear", "datasets: iso-line", "recipes: iso-line"]
     )
     assert plugins["classifier"][0] == "(labcore 0.1.0)"
-    assert "models: mlp, lenet5, resnet, vgg, mobilenet" in plugins["classifier"][1]
+    assert "models: mlp, lenet5, resnet, vgg, mobilenet, alexnet" in plugins["classifier"][1][0]
 
 
 def test_run_warns_once_per_broken_plugin_and_builtin_plugins_keep_working(

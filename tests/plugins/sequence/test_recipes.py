@@ -69,4 +69,4 @@ def test_recipe_runs_and_reports(recipe, tmp_path, labcore_cli, run_folder, shar
         assert "test/accuracy" in metrics
     if recipe == "lstm-seq-digits":
         result = labcore_cli("generate", run, check=2)
-        assert "needs a run of a language model" in result.stderr
+        assert "needs a sequence model trained as a character language model" in result.stderr
