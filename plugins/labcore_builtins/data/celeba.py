@@ -39,8 +39,7 @@ from labcore_builtins.data.streaming import (
     ImageItems,
     ImageSource,
     Subset,
-    cached,
-    source_digest,
+    stream_or_cache,
 )
 
 SOURCE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
@@ -234,10 +233,8 @@ class Celeba(labcore.Dataset):
     def source(self, paths: list[Path]) -> ImageSource:
         config = self.config
         decode = functools.partial(decode_face, crop=config.crop, size=config.size)
-        files = DecodedFiles(paths, decode)
-        if not config.cache:
-            return files
-        options = {"crop": config.crop, "size": config.size, "resize": "bilinear"}
-        digest = source_digest(paths, options)
-        name = f"celeba-{config.crop}-{config.size}"
-        return cached(files, name, digest, config.cache_dir, config.cache_workers)
+        return stream_or_cache(
+            DecodedFiles(paths, decode), config, name=f"celeba-{config.crop}-{config.size}",
+            files=paths,
+            pixel_options={"crop": config.crop, "size": config.size, "resize": "bilinear"},
+        )

@@ -8,8 +8,8 @@ folder of either, the folder holding that folder, or the ``.tar.gz`` archive its
 
 - python: ``cifar-10-batches-py/`` (``data_batch_1`` .. ``data_batch_5``, ``test_batch``,
   ``batches.meta``) and ``cifar-100-python/`` (``train``, ``test``, ``meta``), pickled dicts
-  read with :mod:`labcore_builtins.data.restricted_pickle`, which builds numpy arrays, lists and
-  dicts only and runs no code named in the file;
+  read with :mod:`labcore_builtins.data.restricted_pickle` and :data:`CIFAR_PICKLE`, which
+  builds numpy arrays, lists and dicts only and runs no code named in the file;
 - binary: ``cifar-10-batches-bin/`` (``data_batch_1.bin`` .. ``test_batch.bin``,
   ``batches.meta.txt``) and ``cifar-100-binary/`` (``train.bin``, ``test.bin``,
   ``fine_label_names.txt``, ``coarse_label_names.txt``), fixed-size records of the label byte(s)
@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -33,11 +33,22 @@ import labcore
 from labcore.data import DataError
 from labcore_builtins.data.archive import FolderFiles, TarFiles
 from labcore_builtins.data.preprocess import ImageConfig, to_value_range
-from labcore_builtins.data.restricted_pickle import load_array_pickle
+from labcore_builtins.data.restricted_pickle import (
+    CONTAINERS,
+    NUMPY_ARRAYS,
+    NUMPY_BUFFERS,
+    AllowList,
+    load_restricted_pickle,
+)
 from labcore_builtins.data.splits import stratified_split, tensor_splits
 
 IMAGE_BYTES = 3 * 32 * 32
 SOURCE = "https://www.cs.toronto.edu/~kriz/cifar.html"
+#: What the python version's pickles hold (and numpy writes under any protocol).
+CIFAR_PICKLE = AllowList(
+    {**NUMPY_ARRAYS, **NUMPY_BUFFERS, **CONTAINERS},
+    "numpy arrays, lists, dicts, bytes, str and int",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,12 +147,18 @@ def _check_images(data: object, label: str) -> np.ndarray:
     return data
 
 
+def read_pickle(content: bytes, label: str) -> Any:
+    """The object pickled in ``content`` (the file or member ``label``), strings of Python 2 kept
+    as bytes, built from :data:`CIFAR_PICKLE`'s types only."""
+    return load_restricted_pickle(io.BytesIO(content), label, CIFAR_PICKLE, encoding="bytes")
+
+
 def read_python_batch(content: bytes, label: str, label_keys: tuple[str, ...]) -> tuple[
     np.ndarray, dict[str, np.ndarray]
 ]:
     """Images ``(N, 3072)`` uint8 and the labels under each of ``label_keys`` of one pickled
     batch."""
-    batch = load_array_pickle(io.BytesIO(content), label)
+    batch = read_pickle(content, label)
     if not isinstance(batch, dict):
         raise DataError(f"{label} holds a {type(batch).__name__}, not a CIFAR batch dict")
     keys = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
@@ -187,7 +204,7 @@ def read_names(files: FolderFiles | TarFiles, layout: Layout, content: dict[str,
         lines = content[name].decode("utf-8", errors="replace").splitlines()
         return [line.strip() for line in lines if line.strip()]
     meta_name = layout.meta[0]
-    meta = load_array_pickle(io.BytesIO(content[meta_name]), files.label(meta_name))
+    meta = read_pickle(content[meta_name], files.label(meta_name))
     names = meta.get(f"{key}_names".encode()) if isinstance(meta, dict) else None
     if not isinstance(names, list) or not all(isinstance(n, (bytes, str)) for n in names):
         raise DataError(

@@ -33,8 +33,7 @@ from labcore_builtins.data.streaming import (
     ImageSource,
     MemmapImages,
     Subset,
-    cached,
-    source_digest,
+    stream_or_cache,
 )
 
 SIDE = 96
@@ -191,13 +190,10 @@ class Stl10(labcore.Dataset):
     def source(self, folder: Path, name: str) -> ImageSource:
         """The images of ``folder/name`` at the configured size (resized, maybe cached)."""
         images = stl10_images(folder / name)
-        if self.config.size == SIDE:
+        size = self.config.size
+        if size == SIDE:
             return images
-        resized = Resized(images, self.config.size)
-        if not self.config.cache:
-            return resized
-        digest = source_digest([folder / name], {"size": self.config.size, "resize": "bilinear"})
-        return cached(
-            resized, f"stl10-{Path(name).stem}-{self.config.size}", digest,
-            self.config.cache_dir, self.config.cache_workers,
+        return stream_or_cache(
+            Resized(images, size), self.config, name=f"stl10-{Path(name).stem}-{size}",
+            files=[folder / name], pixel_options={"size": size, "resize": "bilinear"},
         )

@@ -11,6 +11,7 @@ Decoding (a JPEG, a crop, a resize) costs far more than reading bytes. With ``da
 true`` a source is decoded once, in order, into a ``.npy`` file of uint8 ``(N, C, H, W)`` in the
 cache folder, named by a digest of the source files (path, size, modification time) and the
 options that shape the pixels; later runs map that file instead of decoding again.
+:func:`stream_or_cache` gives a dataset the one or the other, as its ``cache`` keys say.
 """
 
 from __future__ import annotations
@@ -178,3 +179,24 @@ def cached(
     array = np.load(path, mmap_mode="r")
     offset = array.offset
     return MemmapImages(path, array.shape[0], tuple(array.shape[1:]), (0, 1, 2), offset)
+
+
+class CacheOptions(Protocol):
+    """The cache keys of a streamed dataset's Config."""
+
+    cache: bool
+    cache_dir: str
+    cache_workers: int
+
+
+def stream_or_cache(
+    source: ImageSource, options: CacheOptions, *, name: str, files: Sequence[Path],
+    pixel_options: dict[str, Any],
+) -> ImageSource:
+    """``source`` itself, streamed, or with ``options.cache`` set, ``source`` decoded once into
+    the cache by :func:`cached` under ``name`` and the digest of ``files`` and ``pixel_options``
+    (the options that shape the pixels)."""
+    if not options.cache:
+        return source
+    digest = source_digest(files, pixel_options)
+    return cached(source, name, digest, options.cache_dir, options.cache_workers)

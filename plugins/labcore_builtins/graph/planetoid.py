@@ -6,15 +6,17 @@ The raw files are those of Yang et al. (2016) and Kipf and Welling's GCN code,
 write ``processed/`` and download missing files; labcore does neither).
 
 All but ``test.index`` are Python pickles, and unpickling runs whatever code a pickle names. They
-are therefore read with :class:`RestrictedUnpickler`, which admits only what these files hold
-(numpy arrays, scipy CSR/CSC/COO matrices, lists, dicts, ``collections.defaultdict``) and refuses
-any other name with a :class:`labcore.DataError` naming the file, before anything is called. The
-graph is then assembled as PyG's :func:`torch_geometric.io.read_planetoid_data` does (same
-tensors), after checking that the parts agree in size and every index is in range.
+are therefore read with :func:`labcore_builtins.data.restricted_pickle.load_restricted_pickle`
+and :data:`PLANETOID_PICKLE`, which admits only what these files hold (numpy arrays and scalars,
+scipy CSR/CSC/COO matrices, lists, dicts, ``collections.defaultdict``) and refuses any other name
+with a :class:`labcore.DataError` naming the file, before anything is called. The graph is then
+assembled as PyG's :func:`torch_geometric.io.read_planetoid_data` does (same tensors), after
+checking that the parts agree in size and every index is in range.
 """
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +24,32 @@ import numpy as np
 import scipy.sparse
 
 from labcore.data import DataError
-from labcore_builtins.graph.safe_pickle import load_data_pickle
+from labcore_builtins.data.restricted_pickle import (
+    CONTAINERS,
+    NUMPY_ARRAYS,
+    NUMPY_SCALARS,
+    AllowList,
+    load_restricted_pickle,
+)
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
 
+#: What the raw files of Kipf's GCN repository hold.
+PLANETOID_PICKLE = AllowList(
+    {
+        **NUMPY_ARRAYS,
+        **NUMPY_SCALARS,
+        **{
+            (module, name): getattr(scipy.sparse, name)
+            for name in ("csr_matrix", "csc_matrix", "coo_matrix")
+            for module in ("scipy.sparse", f"scipy.sparse.{name[:3]}", f"scipy.sparse._{name[:3]}")
+        },
+        **CONTAINERS,
+        ("collections", "defaultdict"): collections.defaultdict,
+    },
+    "numpy arrays, scipy sparse matrices, lists and dicts",
+)
 PLANETOID_GRAPHS = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 RAW_PARTS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 
@@ -163,7 +186,8 @@ def read_parts(folder: Path, name: str) -> dict[str, Any]:
         if part == "test.index":
             parts[part] = (_test_index(path), path)
             continue
-        value = load_data_pickle(path)
+        with open(path, "rb") as file:
+            value = load_restricted_pickle(file, str(path), PLANETOID_PICKLE, encoding="latin1")
         parts[part] = (value if part == "graph" else _matrix(value, path), path)
     return parts
 

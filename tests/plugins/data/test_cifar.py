@@ -1,6 +1,5 @@
 """CIFAR-10 and CIFAR-100 from tiny files in the official formats, written by the tests."""
 
-import io
 import os
 import pickle
 import tarfile
@@ -11,8 +10,7 @@ import torch
 
 from labcore.data import DataError
 from labcore.schema import build
-from labcore_builtins.data.cifar import Cifar10, Cifar100
-from labcore_builtins.data.restricted_pickle import load_array_pickle
+from labcore_builtins.data.cifar import Cifar10, Cifar100, read_pickle
 
 NAMES10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -163,7 +161,7 @@ def test_the_restricted_unpickler_refuses_a_pickle_that_calls_os_system(tmp_path
         load(root=str(folder))
     assert not (tmp_path / "pwned").exists() and not os.path.exists("pwned")
     with pytest.raises(DataError, match="names builtins.eval"):
-        load_array_pickle(io.BytesIO(b"cbuiltins\neval\n(S'1'\ntR."), "x")
+        read_pickle(b"cbuiltins\neval\n(S'1'\ntR.", "x")
 
 
 def test_missing_files_name_what_is_expected_and_where_it_comes_from(tmp_path):
