@@ -22,7 +22,7 @@ from labcore_builtins.gan.similarity import (
     l1_per_image,
     psnr_per_image,
     ssim_per_image,
-    ssim_window_for,
+    ssim_sigma_for,
 )
 
 
@@ -89,7 +89,7 @@ def translation_metrics(
     if inputs.shape == targets.shape:
         candidates.append(("copy-input", inputs))
     low, high = value_range
-    window = ssim_window_for(*targets.shape[-2:])
+    sigma = ssim_sigma_for(*targets.shape[-2:])
     real = {"images": targets, "value_range": value_range}
     results = {}
     for name, images in candidates:
@@ -98,6 +98,6 @@ def translation_metrics(
         results[name].update(
             l1=l1_per_image(images, targets).mean().item(),
             psnr=psnr_per_image(images, targets, high - low).mean().item(),
-            ssim=ssim_per_image(images, targets, high - low, *window).mean().item(),
+            ssim=ssim_per_image(images, targets, high - low, sigma).mean().item(),
         )
     return results

@@ -20,7 +20,7 @@ from labcore_builtins.gan.similarity import (
     l1_per_image,
     psnr_per_image,
     ssim_per_image,
-    ssim_window_for,
+    ssim_sigma_for,
 )
 
 MAX_UNET_DEPTH = 8
@@ -378,10 +378,10 @@ class Pix2Pix(labcore.Model):
         for batch in ctx.batches(split):
             output = self.translate(batch["condition"], gen)
             target = batch["x"]
-            window, sigma = ssim_window_for(*target.shape[-2:])
+            sigma = ssim_sigma_for(*target.shape[-2:])
             l1.append(l1_per_image(output, target))
             psnr.append(psnr_per_image(output, target, self.data_range))
-            ssim.append(ssim_per_image(output, target, self.data_range, window, sigma))
+            ssim.append(ssim_per_image(output, target, self.data_range, sigma))
         return {
             "l1": torch.cat(l1).mean().item(),
             "psnr": torch.cat(psnr).mean().item(),
