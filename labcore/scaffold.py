@@ -14,6 +14,9 @@ whatever the plugin is for), a dataset (two moons), a recipe, a README and tests
       <package>/data.py         the dataset component
       <package>/recipes/NAME-moons.toml
       tests/test_<package>.py   contract checks with labcore.testing
+
+The files are templates in ``labcore/plugin-template/`` (see :data:`TEMPLATES`); this module
+holds the logic: the names derived from NAME, their checks, and writing without overwriting.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import importlib.util
 import keyword
 import re
 import shlex
+from collections.abc import Iterator
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 
@@ -92,308 +98,35 @@ def name_clashes(names: PluginNames, manager: PluginManager) -> list[str]:
 
 # -- the files --------------------------------------------------------------------------------
 
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=70.1"]
-build-backend = "setuptools.build_meta"
+TEMPLATES = "plugin-template"
+"""The package's files, shipped with labcore in ``labcore/plugin-template/``.
 
-[project]
-name = "${dist}"
-version = "0.1.0"
-description = "A labcore plugin: the ${model} model and the ${dataset} dataset"
-readme = "README.md"
-requires-python = ">=3.11"
-dependencies = ["labcore>=${labcore_version}"]
-
-[project.optional-dependencies]
-test = ["pytest>=8"]
-
-# labcore finds the plugin through this entry point: name = "module with the hooks"
-[project.entry-points.labcore]
-${package} = "${package}.plugin"
-
-[tool.setuptools.packages.find]
-include = ["${package}", "${package}.*"]
-
-[tool.setuptools.package-data]
-${package} = ["recipes/*.toml"]
-
-[tool.pytest.ini_options]
-testpaths = ["tests"]
+Each ``FILE.tmpl`` there becomes ``FILE`` in the new package. Its path and its text are
+:class:`string.Template` s: ``${package}``, ``${dist}``, ``${model}``, ``${dataset}``,
+``${recipe}``, ``${api}`` and ``${labcore_version}`` are replaced (a literal ``$`` is ``$$``).
 """
 
-README = """\
-# ${dist}
-
-A [labcore](https://pypi.org/project/labcore/) plugin. It adds the model `${model}` (a Gaussian
-mixture fitted by gradient descent, a starting point to replace by your own model), the dataset
-`${dataset}` (two moons, 2-D points) and the recipe `${recipe}`.
-
-## Install, run, test
-
-```bash
-pip install -e '.[test]'    # from this folder, in labcore's environment; [test] adds pytest
-labcore plugins             # lists ${package} and its components
-labcore run ${recipe}       # trains the model; outputs/${recipe}/<timestamp>/
-python -m pytest            # contract checks with labcore.testing
-```
-
-## Layout
-
-| file | what |
-| --- | --- |
-| `pyproject.toml` | the package; its `labcore` entry point makes labcore load `${package}.plugin` |
-| `${package}/plugin.py` | the hooks: `labcore_models`, `labcore_datasets`, `labcore_recipes` |
-| `${package}/model.py` | the model component: `Config`, `training_step`, `evaluate`, `sample` |
-| `${package}/data.py` | the dataset component: `Config`, `load()` returning a `DataBundle` |
-| `${package}/recipes/${recipe}.toml` | the recipe `labcore run ${recipe}` runs |
-| `tests/test_${package}.py` | checks with `labcore.testing` |
-
-Replace the model and the dataset with your own; `labcore plugins --verbose` shows their
-hyperparameters, and labcore's `docs/plugins.md` describes every hook and the model contract.
-"""
-
-INIT = '''\
-"""${dist}: a labcore plugin with the ${model} model and the ${dataset} dataset."""
-
-__version__ = "0.1.0"
-'''
-
-PLUGIN = '''\
-"""Registers ${dist}'s components and recipes with labcore.
-
-pyproject.toml names this module in the entry-point group ``labcore``; labcore calls each
-``@labcore.hookimpl`` function below once when it builds its registry.
-"""
-
-from pathlib import Path
-
-import labcore
-
-from ${package}.data import Moons
-from ${package}.model import Mixture
-
-# The labcore plugin API this plugin is written for; labcore refuses it, with a clear message,
-# when it provides another one.
-LABCORE_PLUGIN_API = ${api}
-
-RECIPES = Path(__file__).parent / "recipes"
+TEMPLATE_SUFFIX = ".tmpl"
 
 
-@labcore.hookimpl
-def labcore_models() -> list[type]:
-    return [Mixture]
+def template_files() -> dict[str, str]:
+    """The templates, relative path (itself a template) -> text, in the order they are written.
 
-
-@labcore.hookimpl
-def labcore_datasets() -> list[type]:
-    return [Moons]
-
-
-@labcore.hookimpl
-def labcore_recipes() -> list[Path]:
-    return sorted(RECIPES.glob("*.toml"))
-'''
-
-MODEL = '''\
-"""The ${model} model: a Gaussian mixture fitted by gradient descent, to replace by your own."""
-
-from __future__ import annotations
-
-import dataclasses
-import math
-from typing import Any
-
-import labcore
-import torch
-from torch import nn
-
-
-@dataclasses.dataclass
-class MixtureConfig:
-    """The hyperparameters: a recipe's [model] section is validated against these fields."""
-
-    components: int = labcore.hp(16, "number of mixture components K")
-    init_scale: float = labcore.hp(1.0, "standard deviation of the initial means")
-
-    def __post_init__(self) -> None:
-        if self.components < 1:
-            raise ValueError("components must be positive")
-
-
-class Mixture(labcore.Model):
-    """Gaussian mixture with diagonal covariances (Bishop 2006, eq. 9.7)::
-
-        p(x) = sum_k pi_k N(x; mu_k, diag(sigma_k^2))
-
-    trained by minimising the negative log-likelihood ``-mean log p(x)`` of each batch: the
-    smallest generative model, a starting point for yours. Batches: ``{"x": (N, D)}``.
-    Samples: ``(n, D)``.
+    Read with :mod:`importlib.resources`, so they are found in an installed wheel as in the
+    source tree. A folder's files come before its subfolders, each in name order.
     """
-
-    name = "${model}"
-    Config = MixtureConfig
-
-    def __init__(self, config: MixtureConfig, info: dict[str, Any]) -> None:
-        super().__init__(config, info)
-        (dim,) = info["shape"]
-        k = config.components
-        self.logits = nn.Parameter(torch.zeros(k))
-        self.means = nn.Parameter(config.init_scale * torch.randn(k, dim))
-        self.log_scales = nn.Parameter(torch.zeros(k, dim))
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``log p(x)``: ``(N, D)`` -> ``(N,)``."""
-        z = (x[:, None, :] - self.means) / self.log_scales.exp()  # (N, K, D)
-        log_normal = -0.5 * (z**2 + math.log(2 * math.pi)).sum(-1) - self.log_scales.sum(-1)
-        return torch.logsumexp(self.logits.log_softmax(0) + log_normal, dim=1)
-
-    def configure_optimizers(self, make: Any) -> dict[str, torch.optim.Optimizer]:
-        # One optimizer, "main", built from the recipe's [optimizer] section. A GAN returns two:
-        # {"generator": make("generator", ...), "discriminator": make("discriminator", ...)}.
-        return {"main": make("main", self.parameters())}
-
-    def training_step(self, batch: dict[str, torch.Tensor], ctx: Any) -> dict[str, Any]:
-        loss = -self.log_prob(batch["x"]).mean()
-        ctx.step("main", loss)  # the trainer zeroes, backpropagates, clips and steps "main"
-        return {"nll": loss.detach()}
-
-    def evaluate(self, split: Any, ctx: Any) -> dict[str, float]:
-        total, count = 0.0, 0
-        for batch in ctx.batches(split):
-            total -= float(self.log_prob(batch["x"]).sum())
-            count += len(batch["x"])
-        return {"nll": total / count}
-
-    def sample(
-        self, n: int, *, generator: torch.Generator, condition: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        if condition is not None:
-            raise ValueError(f"model {self.name!r} is unconditional; sample it without a condition")
-        k = torch.multinomial(self.logits.softmax(0), n, replacement=True, generator=generator)
-        noise = torch.randn(n, self.means.shape[1], generator=generator, device=generator.device)
-        return self.means[k] + self.log_scales.exp()[k] * noise.to(self.means.device)
-
-    def sample_grid(self, generator: torch.Generator, bundle: Any) -> Any:
-        return None  # points, not images: no periodic sample grids
-'''
-
-DATA = '''\
-"""The ${dataset} dataset: two interleaving half circles in the plane, made on the fly."""
-
-from __future__ import annotations
-
-import dataclasses
-import math
-
-import labcore
-import torch
+    return dict(_templates_in(resources.files("labcore").joinpath(TEMPLATES), ""))
 
 
-@dataclasses.dataclass
-class MoonsConfig:
-    """The hyperparameters: a recipe's [data] section is validated against these fields."""
-
-    train_size: int = labcore.hp(2000, "points in the train split")
-    val_size: int = labcore.hp(500, "points in the val split")
-    test_size: int = labcore.hp(500, "points in the test split")
-    noise: float = labcore.hp(0.05, "standard deviation of the Gaussian noise")
-    split_seed: int = labcore.hp(0, "seed of the draw: the same seed gives the same data")
-
-    def __post_init__(self) -> None:
-        if min(self.train_size, self.val_size, self.test_size) < 1:
-            raise ValueError("train_size, val_size and test_size must be positive")
-
-
-class Moons(labcore.Dataset):
-    """Two moons (as scikit-learn's make_moons): 2-D points ``x`` and their moon ``y`` (0 or 1)."""
-
-    name = "${dataset}"
-    Config = MoonsConfig
-
-    def load(self) -> labcore.DataBundle:
-        c = self.config
-        generator = torch.Generator().manual_seed(c.split_seed)
-        n = c.train_size + c.val_size + c.test_size
-        y = torch.randint(0, 2, (n,), generator=generator)
-        angle = torch.rand(n, generator=generator) * math.pi
-        upper = torch.stack([angle.cos(), angle.sin()], dim=1)
-        lower = torch.stack([1 - angle.cos(), 0.5 - angle.sin()], dim=1)
-        x = torch.where(y[:, None] == 0, upper, lower)
-        x = x + c.noise * torch.randn(n, 2, generator=generator)
-        ends = [0, c.train_size, c.train_size + c.val_size, n]
-        splits = {
-            split: labcore.TensorSplit(x=x[start:end], y=y[start:end])
-            for split, start, end in zip(("train", "val", "test"), ends, ends[1:])
-        }
-        return labcore.DataBundle(splits, info={"shape": (2,), "num_classes": 2})
-'''
-
-RECIPE = """\
-# A Gaussian mixture of 16 components fitted to two moons (${dist}).
-[data]
-name = "${dataset}"
-
-[model]
-name = "${model}"
-components = 16
-
-[optimizer]
-name = "adam"
-lr = 0.05
-
-[train]
-max_steps = 2000
-batch_size = 128
-log_every = 100
-eval_every = 500
-"""
-
-TEST = '''\
-"""Contract checks of ${dist} with labcore's test kit (labcore.testing)."""
-
-import math
-
-from labcore.testing import check_model, check_plugin, check_recipe, run_recipe
-
-from ${package}.data import Moons
-from ${package}.model import Mixture
-from ${package}.plugin import RECIPES
-
-RECIPE = RECIPES / "${recipe}.toml"
-TINY = {"train_size": 64, "val_size": 32, "test_size": 32}
-
-
-def test_model_honours_the_contract(tmp_path):
-    # trains, resumes exactly from a checkpoint, evaluates and samples the declared shape
-    result = check_model(Mixture, Moons, dataset_overrides=TINY, workdir=tmp_path)
-    assert result.samples.shape == (8, 2)
-    assert math.isfinite(result.metrics["test/nll"])
-
-
-def test_recipe_validates_and_runs(tmp_path):
-    recipe = check_recipe(RECIPE, components=[Mixture, Moons])
-    assert recipe.model_cls is Mixture and recipe.dataset_cls is Moons
-    run = run_recipe(RECIPE, tmp_path, steps=2, components=[Mixture, Moons])
-    assert (run / "checkpoints" / "last.pt").is_file()
-
-
-def test_plugin_is_installed():
-    # needs `pip install -e .`: labcore finds the plugin through its entry point
-    record = check_plugin("${package}")
-    assert record.components == {"model": ["${model}"], "dataset": ["${dataset}"]}
-'''
-
-FILES = {
-    "pyproject.toml": PYPROJECT,
-    "README.md": README,
-    "${package}/__init__.py": INIT,
-    "${package}/plugin.py": PLUGIN,
-    "${package}/model.py": MODEL,
-    "${package}/data.py": DATA,
-    "${package}/recipes/${recipe}.toml": RECIPE,
-    "tests/test_${package}.py": TEST,
-}
+def _templates_in(folder: Traversable, prefix: str) -> Iterator[tuple[str, str]]:
+    entries = sorted(folder.iterdir(), key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.is_file() and entry.name.endswith(TEMPLATE_SUFFIX):
+            path = prefix + entry.name.removesuffix(TEMPLATE_SUFFIX)
+            yield path, entry.read_text(encoding="utf-8")
+    for entry in entries:
+        if entry.is_dir() and entry.name != "__pycache__":
+            yield from _templates_in(entry, f"{prefix}{entry.name}/")
 
 
 def render(names: PluginNames) -> dict[str, str]:
@@ -405,7 +138,7 @@ def render(names: PluginNames) -> dict[str, str]:
     }
     return {
         Template(path).substitute(values): Template(text).substitute(values)
-        for path, text in FILES.items()
+        for path, text in template_files().items()
     }
 
 
@@ -416,7 +149,7 @@ def write_plugin(target: Path, names: PluginNames) -> list[Path]:
     for relative, text in render(names).items():
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 

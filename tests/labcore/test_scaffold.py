@@ -3,13 +3,17 @@ recipe and passes its own tests; bad names, taken names and existing folders are
 
 import ast
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from labcore.scaffold import PluginNames, new_plugin, render
+from labcore.scaffold import PluginNames, new_plugin, render, write_plugin
 from labcore.testing import install_package, run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def invoke(*args):
@@ -42,6 +46,31 @@ def test_every_generated_file_parses():
     project = tomllib.loads(files["pyproject.toml"])["project"]
     assert project["entry-points"]["labcore"] == {"my_flow": "my_flow.plugin"}
     assert "LABCORE_PLUGIN_API = 1" in files["my_flow/plugin.py"]
+
+
+def labcore_lint_settings() -> list[str]:
+    """ruff options for labcore's own lint rules, read from its pyproject.toml."""
+    ruff = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    return [
+        f"--line-length={ruff['line-length']}",
+        f"--target-version={ruff['target-version']}",
+        f"--select={','.join(ruff['lint']['select'])}",
+        f"--ignore={','.join(ruff['lint']['ignore'])}",
+    ]
+
+
+def test_generated_python_passes_labcore_lint_rules(tmp_path):
+    # the templates are not Python until rendered: lint what a user gets, as labcore lints itself
+    # (the package is its own project, so its imports sort as first-party)
+    target = tmp_path / "my-flow"
+    written = write_plugin(target, PluginNames.from_name("my-flow"))
+    assert any(path.suffix == ".py" for path in written)
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache",
+         *labcore_lint_settings(), "."],
+        cwd=target, capture_output=True, text=True, timeout=60,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_the_model_does_not_claim_the_plugin_name():
