@@ -81,3 +81,45 @@ def test_the_tutorial_runs_as_written(tmp_path, labcore_cli, run_folder):
         env={**os.environ, "PYTHONPATH": str(tmp_path / "my_plugins")},
     )
     assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr
+
+
+def test_the_dataset_table_is_what_the_datasets_give():
+    from labcore import dataset_docs
+    from labcore.plugins import get_manager
+
+    text = DOCS.read_text()
+    table = text.split("<!-- dataset keys: python -m labcore.dataset_docs -->\n", 1)[1]
+    table = table.split("<!-- end of dataset keys -->", 1)[0]
+    assert table == dataset_docs.keys_markdown(get_manager()), (
+        "the dataset table in docs/plugins.md is out of date: paste the output of "
+        "python -m labcore.dataset_docs"
+    )
+    planetoid = next(line for line in table.splitlines() if line.startswith("| `planetoid` |"))
+    assert "`x` sparse float32" in planetoid
+
+
+def test_the_documented_metric_keeps_the_metric_contract(tmp_path):
+    import numpy as np
+    import torch
+
+    from labcore.testing import check_metric
+
+    files = {m["path"]: m["code"] for m in FILE_BLOCK.finditer(DOCS.read_text())}
+    namespace: dict = {}
+    exec(compile(files["my_plugins/mean_gap.py"], "mean_gap.py", "exec"), namespace)
+
+    def reference(real, fake):
+        gap = real.double().numpy().mean(0) - fake.double().numpy().mean(0)
+        return {"mean_gap": float(np.linalg.norm(gap))}
+
+    real, fake = torch.randn(40, 3), torch.randn(31, 3) + 0.5
+    assert check_metric(namespace["MeanGap"], real, fake, reference)["mean_gap"] > 0
+
+
+def test_plugins_lists_the_hooks_and_commands_of_each_plugin(labcore_cli):
+    listing = labcore_cli("plugins", check=0).stdout
+    logging = listing.split("logging  (", 1)[1].split("\n", 2)[1]
+    assert logging == (
+        "    hooks: labcore_run_start, labcore_step_end, labcore_evaluation_done, labcore_run_end"
+    )
+    assert "    commands: metric-study, metrics\n" in listing
