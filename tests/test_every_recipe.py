@@ -45,5 +45,8 @@ def test_recipe_runs_three_steps_from_an_empty_folder(name, labcore_cli, shared_
     assert len(runs) == 1, runs
     status = json.loads((runs[0] / "status.json").read_text())
     assert status["status"] == "finished" and status["step"] == 3
+    metrics = json.loads((runs[0] / "metrics.json").read_text())["metrics"]
+    accuracies = {key: value for key, value in metrics.items() if key.endswith("accuracy")}
+    assert all(0.0 <= value <= 1.0 for value in accuracies.values()), accuracies
     saved = tomllib.loads((runs[0] / "recipe.toml").read_text())
     assert saved["train"]["max_steps"] == 3

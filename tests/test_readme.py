@@ -2,10 +2,10 @@
 
 Each line of the tour's ``bash`` block is run through ``labcore`` in a subprocess, in order, in an
 empty working folder, with these changes only: training is cut to a few steps (``--set
-train.max_steps=3``, fewer seeds; the metric study at its smallest size), a run folder shown with
-an example timestamp is the newest run of that recipe, and the image folders the tour takes as
-given (``real/``, ``fake/``, ``edges/``) are filled with sampled images first. The quick start's
-first command is run at a few steps too.
+train.max_steps=3``, fewer seeds, one seed per sweep trial; the metric study at its smallest
+size), a run folder shown with an example timestamp is the newest run of that recipe, and the
+image folders the tour takes as given (``real/``, ``fake/``, ``edges/``) are filled with sampled
+images first. The quick start's first command is run at a few steps too.
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ def write_images(folder: Path, count: int, seed: int) -> None:
 def at_tiny_size(words: list[str], out: Path, shared: Path, cwd: Path) -> list[str]:
     text = [EXAMPLE_RUN.sub(lambda m: newest_run(out, m.group(1)), w) for w in words]
     text = [w.replace("../shared/data", str(shared)) for w in text]
-    if "--seeds" in text:
-        text[text.index("--seeds") + 1] = "0-1"
+    if "--seeds" in text:  # several seeds for `run` (mean ± std); one per sweep trial
+        text[text.index("--seeds") + 1] = "0" if text[0] == "sweep" else "0-1"
+    elif text[0] == "sweep":
+        text += ["--seeds", "0"]
     text = [match for w in text for match in (sorted(glob.glob(str(cwd / w))) if "*" in w else [w])]
     if text[0] in TRAINING:
         steps = 6 if text[0] == "resume" else 3

@@ -30,7 +30,6 @@ import dataclasses
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from labcore.metrics.base import FeatureSetsMetric
 from labcore.schema import hp
@@ -51,6 +50,9 @@ def transport_cost(costs: np.ndarray) -> float:
     """The optimal transport cost between uniform weights on the rows and on the columns."""
     m, n = costs.shape
     if m == n:
+        # imported here: scipy.optimize takes a third of a second, which every command would pay
+        from scipy.optimize import linear_sum_assignment
+
         rows, cols = linear_sum_assignment(costs)
         return float(costs[rows, cols].mean())
     import ot
