@@ -17,11 +17,17 @@ from typing import Any
 import click
 import torch
 
-from labcore import distributed, interrupts, lock, report_cli, sweep_cli
+from labcore import distributed, hookspecs, interrupts, lock, report_cli, sweep_cli
 from labcore import recipe as recipe_module
-from labcore.cli_options import fail, launch_options, out_option, set_option
+from labcore.cli_options import fail, launch_options, manager_of, out_option, set_option
 from labcore.data import DataError
-from labcore.plugins import PLUGINS_DIR_ENV, PluginError, PluginManager, get_manager
+from labcore.plugins import (
+    PLUGINS_DIR_ENV,
+    REGISTRATION_HOOKS,
+    PluginError,
+    PluginManager,
+    get_manager,
+)
 from labcore.recipe import RecipeError
 from labcore.scaffold import new_plugin
 from labcore.schema import SchemaError, describe
@@ -65,14 +71,6 @@ def handle_errors(command: Callable) -> Callable:
             fail(f"another process of the run stopped: {' '.join(str(exc).split())[:200]}", 1)
 
     return wrapper
-
-
-def manager_of(ctx: click.Context) -> PluginManager:
-    root = ctx.find_root()
-    manager = get_manager(root.params.get("plugins_dir"))
-    for problem in manager.problems():
-        click.echo(f"labcore: warning: {problem}", err=True)
-    return manager
 
 
 class LabcoreGroup(click.Group):
@@ -145,6 +143,24 @@ def plugins(ctx: click.Context, verbose: bool) -> None:
         recipes = [n for n, (_, r) in manager.recipes.items() if r is record]
         if recipes:
             click.echo(f"    recipes: {', '.join(sorted(recipes))}")
+        commands = [command.name for r, command in manager.cli_commands() if r is record]
+        if commands:
+            click.echo(f"    commands: {', '.join(sorted(commands))}")
+        hooks = _other_hooks(manager, record)
+        if hooks:
+            click.echo(f"    hooks: {', '.join(hooks)}")
+
+
+def _other_hooks(manager: PluginManager, record: Any) -> list[str]:
+    """The hooks ``record``'s plugin implements besides those listed as its components, recipes
+    and commands (event hooks, report sections), in the order of the hook reference."""
+    plugin = None if record.broken else manager.pm.get_plugin(record.name)
+    if plugin is None:
+        return []
+    implemented = {caller.name for caller in manager.pm.get_hookcallers(plugin) or []}
+    listed = {*REGISTRATION_HOOKS.values(), "labcore_recipes", "labcore_cli_commands"}
+    order = [name for name in vars(hookspecs) if name.startswith("labcore_")]
+    return [name for name in order if name in implemented and name not in listed]
 
 
 @cli.command()
@@ -290,7 +306,6 @@ def train_run(manager: PluginManager, recipe: Any, out: Path, progress: bool | N
     from labcore import runfolder
     from labcore.trainer import Trainer
 
-    runfolder.check_run_name(recipe.run.name)  # on every process, before any waits for rank 0
     _join_processes(recipe.run.device)
     main_process = distributed.rank() == 0
     folder = distributed.share(_new_run_folder(out, recipe.run.name) if main_process else None)
@@ -339,7 +354,7 @@ def fit_and_report(trainer: Any, manager: PluginManager) -> None:
     An interruption, in training, evaluation or the report, exits with 128 + the signal's number
     after saying how to resume.
     """
-    from labcore import report
+    from labcore import run_report
 
     started = time.monotonic()
     with interrupts.handled(trainer.run, trainer.is_main, lambda: trainer.step):
@@ -351,7 +366,7 @@ def fit_and_report(trainer: Any, manager: PluginManager) -> None:
             raise
         distributed.leave()  # the report is rank 0's alone: no collective may wait for the others
         if trainer.is_main:
-            _, page = report.write_reports(trainer.run, manager)
+            _, page = run_report.write_reports(trainer.run, manager)
             took = duration(time.monotonic() - started)
             click.echo(f"finished {trainer.step} steps in {took}; report: {page}")
             _print_metrics(record["metrics"])
@@ -622,9 +637,9 @@ def evaluate(
         _print_metrics(record["metrics"])
     distributed.leave()  # the report is rank 0's alone, as after training
     if main_process:
-        from labcore import report, runfolder
+        from labcore import run_report, runfolder
 
-        _, page = report.write_reports(runfolder.open_run(run_dir), manager)
+        _, page = run_report.write_reports(runfolder.open_run(run_dir), manager)
         click.echo(f"report: {page}", err=True)
 
 

@@ -1,5 +1,6 @@
-"""Pieces the ``labcore`` commands share: the error exit, ``--set``, ``--out`` and the options
-that start a command as several processes, here or on several machines."""
+"""Pieces the ``labcore`` commands share: the plugin manager of the command line, the error exit,
+``--set``, ``--out`` and the options that start a command as several processes, here or on
+several machines."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from typing import Any
 import click
 
 from labcore import distributed
+from labcore.plugins import PluginManager, get_manager
+
+
+def manager_of(ctx: click.Context) -> PluginManager:
+    """The plugin manager for ``--plugins-dir`` of the command line, its problems said on stderr."""
+    root = ctx.find_root()
+    manager = get_manager(root.params.get("plugins_dir"))
+    for problem in manager.problems():
+        click.echo(f"labcore: warning: {problem}", err=True)
+    return manager
 
 
 def fail(message: str, code: int = 1) -> None:

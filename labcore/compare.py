@@ -32,8 +32,8 @@ from labcore.measurement import (
     setting,
 )
 from labcore.plots import plot_curves
-from labcore.report import HTML_NAME, Document, Section, to_html, to_markdown
-from labcore.run_sections import applicable, cell, flatten, fmt
+from labcore.report import HTML_NAME, Document, Section, cell, fmt, to_html, to_markdown
+from labcore.run_sections import applicable, flatten
 from labcore.runfolder import Run
 from labcore.runs import main_metric
 

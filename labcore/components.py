@@ -15,6 +15,13 @@ from typing import ClassVar
 KINDS = ("model", "dataset", "metric", "feature_extractor")
 
 
+class ContractError(AssertionError):
+    """A component, plugin or recipe breaks labcore's contract; the message says how to fix it.
+
+    An ``AssertionError``, so that pytest reports it as a test failure (see
+    :mod:`labcore.testing`)."""
+
+
 @dataclasses.dataclass
 class NoConfig:
     """The schema of a component without hyperparameters."""

@@ -13,8 +13,7 @@ from typing import Any
 
 from labcore import runs
 from labcore.measurement import is_sample_based, setting
-from labcore.report import Section
-from labcore.run_sections import cell, fmt
+from labcore.report import Section, cell, fmt
 
 
 def _when(evaluated: dict[str, Any]) -> str:

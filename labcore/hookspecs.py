@@ -28,7 +28,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from labcore.runfolder import Run
+    from labcore.run import Run
 
 hookspec = pluggy.HookspecMarker("labcore")
 

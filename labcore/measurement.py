@@ -15,7 +15,9 @@ and for records written before directions were recorded.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
+
+Mode = Literal["max", "min"]
 
 SHA_DIGITS = 12
 """Hex digits of the extractor weights' SHA-256 shown to people."""
@@ -84,11 +86,39 @@ def setting(record: dict[str, Any]) -> Setting | None:
     )
 
 
+#: Words in a metric's name that mean lower values are better (looked for first).
+LOWER_IS_BETTER = (
+    "loss", "fid", "kid", "mmd", "error", "bits_per_char", "bpc", "perplexity", "nll", "mse",
+    "mae", "distance",
+)  # fmt: skip
+
+#: Words in a metric's name that mean higher values are better.
+HIGHER_IS_BETTER = (
+    "accuracy", "elbo", "iwae", "f1", "auc", "precision", "recall", "coverage", "density",
+    "likelihood", "inception_score", "covered",
+)  # fmt: skip
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether smaller values of ``metric`` are better, judged by the words in its name (for the
+    model's own metrics and old records: see :func:`direction`)."""
+    name = metric.lower()
+    return any(word in name for word in LOWER_IS_BETTER)
+
+
+def declared_mode(metric: str) -> Mode | None:
+    """``"min"`` or ``"max"`` when the name of ``metric`` says which way is better, else None."""
+    name = metric.rsplit("/", 1)[-1].lower()
+    if lower_is_better(name):
+        return "min"
+    if any(word in name for word in HIGHER_IS_BETTER):
+        return "max"
+    return None
+
+
 def name_direction(metric: str) -> bool | None:
     """Whether higher values of ``metric`` are better, judged by the words of its name (see
-    :func:`labcore.monitor.declared_mode`); None when the name does not say."""
-    from labcore.monitor import declared_mode
-
+    :func:`declared_mode`); None when the name does not say."""
     mode = declared_mode(metric)
     return None if mode is None else mode == "max"
 

@@ -12,28 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Literal
+from typing import Any
 
-from labcore.runs import lower_is_better
-
-Mode = Literal["max", "min"]
-
-#: Words in a metric's name that mean higher values are better (the lower-is-better words are
-#: :data:`labcore.runs.LOWER_IS_BETTER`, which are looked for first).
-HIGHER_IS_BETTER = (
-    "accuracy", "elbo", "iwae", "f1", "auc", "precision", "recall", "coverage", "density",
-    "likelihood", "inception_score", "covered",
-)  # fmt: skip
-
-
-def declared_mode(metric: str) -> Mode | None:
-    """``"min"`` or ``"max"`` when the name of ``metric`` says which way is better, else None."""
-    name = metric.rsplit("/", 1)[-1].lower()
-    if lower_is_better(name):
-        return "min"
-    if any(word in name for word in HIGHER_IS_BETTER):
-        return "max"
-    return None
+from labcore.measurement import Mode
 
 
 @dataclasses.dataclass

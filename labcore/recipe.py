@@ -17,9 +17,10 @@ from typing import Any, Literal
 import tomli_w
 
 from labcore import recipe_paths
-from labcore.monitor import declared_mode
+from labcore.measurement import declared_mode
 from labcore.optim import OptimizerFactory, ScheduleConfig
 from labcore.plugins import PluginError, PluginManager
+from labcore.runfolder import run_name_problem
 from labcore.schema import SchemaError, build, closest, hp, to_dict, unknown_key_message
 
 SECTIONS = ("run", "data", "model", "optimizer", "schedule", "train", "evaluate")
@@ -369,6 +370,8 @@ def resolve(
         run = build(RunConfig, raw.get("run", {}), "run")
         if not run.name:
             run = dataclasses.replace(run, name=path.stem if path else "run")
+        if problem := run_name_problem(run.name):
+            raise RecipeError(problem)
         train = build(TrainConfig, raw.get("train", {}), "train")
         if train.max_steps == 0 and train.epochs == 0:
             raise RecipeError("[train]: set max_steps or epochs (for example max_steps = 1000)")

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import html
 import mimetypes
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,20 @@ HTML_NAME = "report.html"
 MARKDOWN_NAME = "report.md"
 #: Sections with at least this many images show them as a strip of thumbnails.
 STRIP_IMAGES = 3
+
+
+def fmt(value: Any, digits: int = 6) -> str:
+    """A table cell: floats to ``digits`` significant digits, lists comma-separated."""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt(v, digits) for v in value) or "(none)"
+    return str(value)
+
+
+def cell(text: str) -> str:
+    """``text`` made safe for one cell of a Markdown table."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 @dataclasses.dataclass
@@ -259,34 +274,24 @@ def to_html(document: Document) -> str:
 """
 
 
-# -- one run ----------------------------------------------------------------------------------
+# -- files ------------------------------------------------------------------------------------
 
 
-def build(run: Any, manager: Any) -> Document:
-    """The report of ``run``: the host's sections, then each plugin's, then any plugin problem."""
-    from labcore import run_sections
-
-    run = dataclasses.replace(run, dir=Path(run.dir).resolve())
-    family, problems = manager.report_sections(run)
-    sections = run_sections.leading(run) + family + run_sections.trailing(run)
-    if problems:
-        text = "\n".join(f"- {p}" for p in problems)
-        sections.append(Section("Report problems", "Sections that could not be made:\n\n" + text))
-    return Document(
-        title=run.name,
-        summary=run_sections.summary(run),
-        sections=sections,
-        base=run.dir,
-        status=run.status().get("status"),
-    )
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` under a temporary name, then rename it, so that a reader never
+    sees half a file and an interrupted write leaves the previous one in place."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
-def write_reports(run: Any, manager: Any) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` in the run folder; return their paths."""
-    document = build(run, manager)
-    markdown = run.dir / MARKDOWN_NAME
-    markdown.write_text(to_markdown(document))
-    page = run.dir / HTML_NAME
-    page.write_text(to_html(document))
-    return markdown, page
-
+def write_document(document: Document, folder: Path) -> tuple[Path, Path]:
+    """Write ``document`` as ``report.md`` and, beside it, ``report.html`` in ``folder`` (each
+    atomically); return their paths."""
+    paths = folder / MARKDOWN_NAME, folder / HTML_NAME
+    for path, text in zip(paths, (to_markdown(document), to_html(document)), strict=True):
+        write_text_atomically(path, text)
+    return paths

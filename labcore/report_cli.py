@@ -82,8 +82,8 @@ def report(
             path = logs.write_csv(run.log(), run.dir / LOG_CSV)
             click.echo(f"wrote {path}")
     if len(found) == 1:
-        from labcore.cli import manager_of
-        from labcore.report import write_reports
+        from labcore.cli_options import manager_of
+        from labcore.run_report import write_reports
 
         try:
             written = write_reports(found[0], manager_of(ctx))

@@ -25,22 +25,13 @@ from labcore.measurement import (
 )
 from labcore.monitor import selection_note
 from labcore.plots import is_evaluation, panels, plot_curves, scale_of
-from labcore.report import STRIP_IMAGES, Section
+from labcore.report import STRIP_IMAGES, Section, cell, fmt
 from labcore.schema import SchemaError, build, inapplicable, to_dict
 
 REPORT_DIR = "report"
 CURVES_NAME = "curves.png"
 STRIP_COUNT = 6
 RECIPE_ORDER = ("model", "data", "optimizer", "schedule", "train", "evaluate", "run")
-
-
-def fmt(value: Any, digits: int = 6) -> str:
-    """A table cell: floats to ``digits`` significant digits, lists comma-separated."""
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    if isinstance(value, list | tuple):
-        return ", ".join(fmt(v, digits) for v in value) or "(none)"
-    return str(value)
 
 
 def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -53,11 +44,6 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
-
-
-def cell(text: str) -> str:
-    """``text`` made safe for one cell of a Markdown table."""
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _setting(value: Any) -> str:

@@ -17,10 +17,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import importlib.metadata
-import json
 import platform
 import subprocess
 import sys
@@ -33,112 +31,23 @@ import torch
 from labcore import checkpoint
 from labcore.data import DataBundle
 from labcore.plugins import PluginManager, get_manager
+from labcore.run import HISTORY_NAME, METRICS_NAME, Run, RunFolderError, read_json, utc_now
 from labcore.schema import build
 
-METRICS_NAME = "metrics.json"
-HISTORY_NAME = "evaluations.jsonl"
-
-
-class RunFolderError(ValueError):
-    """A file of a run folder is missing, empty or damaged; the message names the file."""
-
-
-def read_json(path: Path) -> Any:
-    """The JSON in ``path``, or RunFolderError naming the file when it cannot be read."""
-    try:
-        return json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RunFolderError(f"{path} is damaged (not valid JSON: {exc})") from None
-
-
-@dataclasses.dataclass
-class Run:
-    """A run folder and its resolved recipe, as handed to event and report hooks."""
-
-    dir: Path
-    recipe: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return self.recipe["run"]["name"]
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.dir / "checkpoints"
-
-    @property
-    def samples(self) -> Path:
-        return self.dir / "samples"
-
-    def status(self) -> dict[str, Any]:
-        path = self.dir / "status.json"
-        return read_json(path) if path.is_file() else {}
-
-    def set_status(self, status: str, **fields: Any) -> None:
-        data = {**self.status(), "status": status, **fields, "updated": utc_now()}
-        path = self.dir / "status.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        tmp.replace(path)
-
-    def metrics(self) -> dict[str, Any]:
-        """The latest evaluation (``metrics.json``), or ``{}`` before the first one."""
-        path = self.dir / METRICS_NAME
-        return read_json(path) if path.is_file() else {}
-
-    def evaluations(self) -> list[dict[str, Any]]:
-        """Every evaluation of the run, oldest first: ``evaluations.jsonl``, or for a run
-        written before that file existed, its one ``metrics.json``."""
-        path = self.dir / HISTORY_NAME
-        if not path.is_file():
-            latest = self.metrics()
-            return [latest] if latest else []
-        records = []
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except ValueError as exc:
-                raise RunFolderError(f"{path} is damaged (line {number}: {exc})") from None
-        return records
-
-    def add_evaluation(self, record: dict[str, Any]) -> None:
-        """Keep ``record`` as the latest evaluation (``metrics.json``, replaced atomically) and
-        append it to the history (``evaluations.jsonl``).
-
-        The history of a run that has none yet starts with the ``metrics.json`` it replaces, so
-        an evaluation made before histories were kept is not lost.
-        """
-        history = self.dir / HISTORY_NAME
-        previous = self.metrics() if not history.is_file() else {}
-        with open(history, "a") as f:
-            for entry in ([previous] if previous else []) + [record]:
-                f.write(json.dumps(entry) + "\n")
-        path = self.dir / METRICS_NAME
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        tmp.replace(path)
-
-    def log(self) -> list[dict[str, Any]]:
-        path = self.dir / "log.jsonl"
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
+__all__ = [
+    "HISTORY_NAME", "METRICS_NAME", "MAX_RUN_NAME", "Run", "RunFolderError", "build_model",
+    "create", "environment", "is_run", "load_data", "load_model", "open_run", "read_json",
+    "run_name_problem", "utc_now",
+]  # fmt: skip
 
 #: The longest run name: it is one folder name, and file systems allow 255 bytes in one.
 MAX_RUN_NAME = 100
 
 
-def check_run_name(name: str) -> None:
-    """Raise RecipeError unless ``name`` is one plain folder name, so that a run folder is
-    always inside ``--out``: no path separator, no leading dot (``..``), no control
-    character, at most :data:`MAX_RUN_NAME` characters."""
+def run_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a run name, or None when it can: a run name is one plain folder
+    name, so that a run folder is always inside ``--out``: no path separator, no leading dot
+    (``..``), no control character, at most :data:`MAX_RUN_NAME` characters."""
     problem = None
     if not name:
         problem = "it is empty"
@@ -150,22 +59,24 @@ def check_run_name(name: str) -> None:
         problem = "it starts with a dot ('..' would put the run outside --out)"
     elif any(ord(char) < 32 or ord(char) == 127 for char in name):
         problem = "it holds a control character"
-    if problem:
-        from labcore.recipe import RecipeError
-
-        shown = name if len(name) <= 40 else f"{name[:40]}..."
-        raise RecipeError(
-            f"run.name {shown!r}: {problem}; a run name is one folder name under --out, "
-            "e.g. 'gan-digits-lr2e-4' (use --out to choose where runs go)"
-        )
+    if problem is None:
+        return None
+    shown = name if len(name) <= 40 else f"{name[:40]}..."
+    return (
+        f"run.name {shown!r}: {problem}; a run name is one folder name under --out, "
+        "e.g. 'gan-digits-lr2e-4' (use --out to choose where runs go)"
+    )
 
 
 def create(out: Path, name: str, suffix: str = "") -> Path:
     """A new, empty run folder ``out/name/<UTC timestamp><suffix>`` (never an existing one).
 
-    Raises RecipeError when ``name`` is not one plain folder name (see :func:`check_run_name`).
+    Raises ValueError when ``name`` is not one plain folder name (see :func:`run_name_problem`;
+    a loaded recipe's name has passed that check already).
     """
-    check_run_name(name)
+    problem = run_name_problem(name)
+    if problem:
+        raise ValueError(problem)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     base = out / name
     base.mkdir(parents=True, exist_ok=True)
@@ -221,7 +132,10 @@ def _git_commit() -> str | None:
 def environment(device: torch.device, manager: PluginManager) -> dict[str, Any]:
     """Versions, device and commit, for ``env.json``."""
     versions = {}
-    for dist in ("labcore", "torch", "torch-geometric", "numpy", "scipy", "scikit-learn"):
+    for dist in (
+        "labcore", "torch", "torch-geometric", "numpy", "scipy", "scikit-learn", "pot",
+        "torchmetrics",
+    ):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

@@ -18,13 +18,6 @@ from labcore.runfolder import Run, is_run, open_run
 
 _STAMP = re.compile(r"^(\d{8}-\d{6})")
 
-#: Words in a metric's name that mean lower values are better.
-LOWER_IS_BETTER = (
-    "loss", "fid", "kid", "mmd", "error", "bits_per_char", "bpc", "perplexity", "nll", "mse",
-    "mae", "distance",
-)  # fmt: skip
-
-
 def run_folders(folder: Path) -> list[Path]:
     """``folder`` itself if it is a run folder, else every run folder below it, sorted."""
     if is_run(folder):
@@ -66,13 +59,6 @@ def age(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def lower_is_better(metric: str) -> bool:
-    """Whether smaller values of ``metric`` are better, judged by the words in its name (for the
-    model's own metrics and old records: see :func:`labcore.measurement.direction`)."""
-    name = metric.lower()
-    return any(word in name for word in LOWER_IS_BETTER)
 
 
 def _named_in_evaluate(record: dict[str, Any], recipe: dict[str, Any]) -> list[str]:

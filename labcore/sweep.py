@@ -536,7 +536,7 @@ def run_folder(folder: Path, trial_folder: str, seed: int) -> Path:
 def _train_or_resume(run_dir: Path, recipe: Any, manager: PluginManager, pruning: Any) -> None:
     """Train one run into ``run_dir``, resuming it when it has a checkpoint from before;
     ``pruning(max_steps)`` gives the trainer's ``on_evaluation``."""
-    from labcore import checkpoint, lock, report, runfolder
+    from labcore import checkpoint, lock, run_report, runfolder
     from labcore.trainer import Trainer
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -556,7 +556,7 @@ def _train_or_resume(run_dir: Path, recipe: Any, manager: PluginManager, pruning
             trainer.resume(fallback=True)
         trainer.on_evaluation = pruning(trainer.max_steps)
         trainer.fit()
-        report.write_reports(run, manager)
+        run_report.write_reports(run, manager)
     finally:
         run_lock.release()
 

@@ -24,8 +24,7 @@ from matplotlib.figure import Figure
 
 from labcore import logs
 from labcore.plots import COLORS, LR_PREFIX, is_evaluation, scale_of
-from labcore.report import Document, Section, to_html, to_markdown
-from labcore.run_sections import cell, fmt
+from labcore.report import Document, Section, cell, fmt, write_document
 from labcore.runfolder import Run, is_run, open_run
 from labcore.sweep import holds_configuration, open_study, read_spec, run_folder
 
@@ -314,8 +313,4 @@ def plot_sweep_curves(rows: list[dict[str, Any]], monitor: str, path: Path) -> P
 
 def write(folder: Path) -> tuple[Path, Path]:
     """Write the sweep's ``report.md`` and ``report.html``; return their paths."""
-    document = build(folder)
-    markdown, page = folder / "report.md", folder / "report.html"
-    markdown.write_text(to_markdown(document))
-    page.write_text(to_html(document))
-    return markdown, page
+    return write_document(build(folder), folder)

@@ -16,6 +16,8 @@ Plain functions, usable from any test::
   run, checks ``evaluate``, ``sample`` (shape, value range, reproducible from its ``generator``)
   and ``sample_grid``.
 - :func:`check_recipe` validates a recipe file; :func:`run_recipe` trains it a few steps.
+- :func:`check_metric` feeds a metric the same inputs in the ways labcore does (batched, merged,
+  through the reference cache) and compares the values with each other and with a reference.
 - :func:`check_plugin` checks that an installed plugin loads without problems.
 - :func:`install_package` pip-installs a package into a throw-away virtual environment, and
   :func:`run_cli` runs ``python -m labcore`` in a subprocess, to check a plugin as its users get it.
@@ -49,8 +51,9 @@ import torch
 
 from labcore import checkpoint
 from labcore import recipe as recipe_module
-from labcore.components import KINDS
+from labcore.components import KINDS, ContractError
 from labcore.evaluation import SplitBatches as EvalContext
+from labcore.metric_checker import check_metric
 from labcore.plugins import PluginError, PluginManager, PluginRecord, component_problem, get_manager
 from labcore.recipe import Recipe, RecipeError
 from labcore.schema import SchemaError
@@ -61,6 +64,7 @@ __all__ = [
     "EvalContext",
     "ModelCheck",
     "StepContext",
+    "check_metric",
     "check_model",
     "check_plugin",
     "check_recipe",
@@ -110,10 +114,6 @@ class StepContext:
         loss.backward()
         optimizer.step()
         self.calls.append(name)
-
-
-class ContractError(AssertionError):
-    """A component, plugin or recipe breaks labcore's contract; the message says how to fix it."""
 
 
 # -- the components under test ----------------------------------------------------------------

@@ -21,7 +21,16 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from labcore import compare, logs, markup, plots, report, report_cli, run_sections
+from labcore import (
+    compare,
+    logs,
+    measurement,
+    plots,
+    report,
+    report_cli,
+    run_report,
+    run_sections,
+)
 from labcore import runs as runs_module
 from labcore.images import save_grid
 from labcore.metrics import Metric
@@ -181,7 +190,7 @@ def test_html_report_is_self_contained_and_every_image_decodes(tmp_path):
     family = report.Section(
         "Confusion matrix", "Rows: true class.", [("matrix", figure(run.dir / "cm.png"))]
     )
-    md_path, html_path = report.write_reports(run, StubManager([family]))
+    md_path, html_path = run_report.write_reports(run, StubManager([family]))
     assert (md_path.name, html_path.name) == ("report.md", "report.html")
     page = parse(html_path)
     # curves, latest grid, a strip of 5 grids, the family's figure
@@ -198,7 +207,7 @@ def test_html_report_is_self_contained_and_every_image_decodes(tmp_path):
 
 def test_every_metric_appears_with_what_measured_it(tmp_path):
     run = make_run(tmp_path / "run")
-    md_path, html_path = report.write_reports(run, StubManager())
+    md_path, html_path = run_report.write_reports(run, StubManager())
     text, markdown = parse(html_path).all_text, md_path.read_text()
     for name, value in run.metrics()["metrics"].items():
         for document in (text, markdown):
@@ -226,7 +235,7 @@ def test_noise_floor_has_its_column_and_warnings_and_own_counts_are_said_once(tm
     warning = "KID: kid_subset_size 1000 is not below the smaller side's 500 samples"
     record["evaluation"]["metrics"]["kid"].update(num_real=250, warnings=[warning])
     (run.dir / "metrics.json").write_text(json.dumps(record))
-    markdown, _ = (p.read_text() for p in report.write_reports(run, StubManager()))
+    markdown, _ = (p.read_text() for p in run_report.write_reports(run, StubManager()))
     metrics = markdown.split("## Metrics", 1)[1].split("\n## ", 1)[0]
     assert "| metric | value | real vs real | better | samples |" in metrics
     assert "| fid | 12.5 | 8.25 | lower |  |" in metrics
@@ -238,7 +247,7 @@ def test_noise_floor_has_its_column_and_warnings_and_own_counts_are_said_once(tm
 
 def test_markdown_links_every_image_and_names_the_sections(tmp_path):
     run = make_run(tmp_path / "run")
-    md_path, _ = report.write_reports(run, StubManager())
+    md_path, _ = run_report.write_reports(run, StubManager())
     markdown = md_path.read_text()
     targets = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
     assert "report/curves.png" in targets and "samples/step-000100.png" in targets
@@ -283,7 +292,7 @@ def test_two_sample_grids_are_shown_side_by_side_once(tmp_path):
     assert [s.title for s in sections] == ["Samples"]
     assert [caption for caption, _ in sections[0].images] == ["step 20", "step 40"]
     assert sections[0].markdown.startswith("Sample grids at steps 20 and 40.")
-    _, page = report.write_reports(run, StubManager())
+    _, page = run_report.write_reports(run, StubManager())
     samples = page.read_text().split('<section id="samples">', 1)[1].split("</section>", 1)[0]
     assert samples.count("<img ") == 2 and '<div class="figures pair">' in samples
     three = make_run(tmp_path / "three", grids=3)
@@ -318,7 +327,7 @@ def test_a_running_run_without_metrics_or_samples_still_reports(tmp_path):
     folder.mkdir()
     (folder / "recipe.toml").write_text(tomli_w.dumps(RECIPE))
     (folder / "status.json").write_text(json.dumps({"status": "running", "step": 7}))
-    md_path, html_path = report.write_reports(open_run(folder), StubManager())
+    md_path, html_path = run_report.write_reports(open_run(folder), StubManager())
     markdown = md_path.read_text()
     assert "No final metrics yet (the run is running)." in markdown
     assert "## Training curves" not in markdown and "## Samples" not in markdown
@@ -343,7 +352,7 @@ def test_family_sections_come_from_the_hook_and_their_failures_are_reported(tmp_
         "    raise RuntimeError('no checkpoint')\n"
     )
     run = make_run(tmp_path / "run", grids=0)
-    _, html_path = report.write_reports(run, PluginManager(plugins))
+    _, html_path = run_report.write_reports(run, PluginManager(plugins))
     page_source = html_path.read_text()
     page = parse(html_path)
     assert "Generated text" in page.headings
@@ -351,33 +360,6 @@ def test_family_sections_come_from_the_hook_and_their_failures_are_reported(tmp_
     assert "Sampled: &lt;b&gt;&amp;&lt;/b&gt;" in page_source
     assert "Report problems" in page.headings
     assert "plugin 'broken'" in page.all_text and "no checkpoint" in page.all_text
-
-
-# -- Markdown to HTML -------------------------------------------------------------------------
-
-
-def test_markup_tables_code_lists_and_inline():
-    text = (
-        "# Title\n\nSome **bold**, *it*, `a<b`, snake_case_name and [a link](x.html).\n\n"
-        "| a | b |\n| --- | ---: |\n| 1 | `x\\|y` |\n\n"
-        "- one\n- two\n  continued\n\n1. first\n2. second\n\n"
-        "````text\n```\ninner fence\n```\n````\n"
-    )
-    out = markup.to_html(text, heading_offset=2)
-    assert "<h3>Title</h3>" in out
-    assert "<strong>bold</strong>" in out and "<em>it</em>" in out
-    assert "<code>a&lt;b</code>" in out and "snake_case_name" in out
-    assert '<a href="x.html">a link</a>' in out
-    assert '<th style="text-align:right">b</th>' in out and "<td>1</td>" in out
-    assert '<td style="text-align:right"><code>x|y</code></td>' in out
-    assert "<ul><li>one</li><li>two continued</li></ul>" in out
-    assert "<ol><li>first</li><li>second</li></ol>" in out
-    assert '<pre><code class="language-text">```\ninner fence\n```</code></pre>' in out
-
-
-def test_markup_embeds_inline_images_through_the_mapping():
-    out = markup.to_html("See ![plot](p.png).", lambda src: f"data:{src}")
-    assert '<img src="data:p.png" alt="plot">' in out
 
 
 # -- CSV --------------------------------------------------------------------------------------
@@ -409,7 +391,7 @@ def test_comparison_of_two_runs_sorts_highlights_and_overlays(tmp_path):
     worse = make_run(
         tmp_path / "b" / "run", recipe=second_recipe(), metrics={"fid": 20.0, "kid": 0.01}
     )
-    report.write_reports(worse, StubManager())
+    run_report.write_reports(worse, StubManager())
     md_path, html_path = compare.write_comparison([worse, better], tmp_path / "cmp")
     markdown = md_path.read_text()
     assert "Sorted by `fid`, lowest first." in markdown
@@ -531,7 +513,7 @@ def test_seeds_of_one_configuration_make_one_row_with_mean_and_std(tmp_path):
 
 def test_seeds_alone_are_labelled_by_seed_and_linked_to_their_reports(tmp_path):
     runs = [make_run(tmp_path / f"s{seed}" / "run", recipe=seeded(seed)) for seed in range(2)]
-    report.write_reports(runs[1], StubManager())
+    run_report.write_reports(runs[1], StubManager())
     assert compare.labels(runs) == ["tiny-gan seed 0", "tiny-gan seed 1"]
     markdown = compare.build(runs, tmp_path / "cmp").sections[0].markdown
     row = next(line for line in markdown.splitlines() if line.startswith("| tiny-gan"))
@@ -578,7 +560,7 @@ def test_sorting_and_the_best_value_follow_the_declared_direction(tmp_path):
         return with_record(run, {"match_loss": value}, details)
 
     low, high = measured("low", 1e-4, 0.5), measured("high", 1e-3, 0.9)
-    assert runs_module.lower_is_better("match_loss")  # what its name alone would say
+    assert measurement.lower_is_better("match_loss")  # what its name alone would say
     markdown = compare.build([low, high], tmp_path / "cmp").sections[0].markdown
     assert "Sorted by `match_loss`, highest first." in markdown
     assert "| **match_loss** | **0.9** | 0.5 |" in markdown

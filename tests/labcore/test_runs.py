@@ -9,7 +9,7 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from labcore import report_cli, runs
+from labcore import measurement, report_cli, runs
 from labcore.runfolder import open_run
 
 
@@ -75,8 +75,9 @@ def test_main_metric_prefers_named_metrics_then_the_evaluation_split(tmp_path):
 
 
 def test_lower_is_better_reads_the_metric_name():
-    assert all(map(runs.lower_is_better, ["fid", "kid_std", "test/loss", "val/bits_per_char"]))
-    assert not any(map(runs.lower_is_better, ["test/accuracy", "is", "precision", "coverage"]))
+    lower = measurement.lower_is_better
+    assert all(map(lower, ["fid", "kid_std", "test/loss", "val/bits_per_char"]))
+    assert not any(map(lower, ["test/accuracy", "is", "precision", "coverage"]))
 
 
 def test_ages_and_start_times():

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from labcore.monitor import Monitor, declared_mode
+from labcore.measurement import declared_mode
+from labcore.monitor import Monitor
 
 TOY_DIR = Path(__file__).parent / "toy_plugins"
 TOY = TOY_DIR / "toy.toml"

@@ -4,13 +4,18 @@ and ``results.json`` with every value, written as :mod:`labcore.report` writes r
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from pathlib import Path
 from typing import Any
 
-from labcore.report import Document, Section, to_html, to_markdown
-from labcore.run_sections import cell, fmt
+from labcore.report import (
+    Document,
+    Section,
+    cell,
+    fmt,
+    write_document,
+    write_text_atomically,
+)
 from labcore_builtins.metrics.study_figures import direction_label, plot_corruption, plot_overview
 from labcore_builtins.metrics.study_verdicts import SPREAD_SIGMAS, claim_rows, verdicts
 
@@ -161,10 +166,5 @@ def write_report(results: dict[str, Any], out: Path) -> tuple[Path, Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     document = build(results, out.resolve())
     record = {**results, "verdicts": verdicts(results), "claims": claim_rows(verdicts(results))}
-    paths = out / RESULTS_NAME, out / "report.md", out / "report.html"
-    texts = json.dumps(record, indent=2), to_markdown(document), to_html(document)
-    for path, text in zip(paths, texts, strict=True):
-        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        temporary.write_text(text)
-        os.replace(temporary, path)
-    return paths
+    write_text_atomically(out / RESULTS_NAME, json.dumps(record, indent=2))
+    return (out / RESULTS_NAME, *write_document(document, out))
