@@ -100,7 +100,7 @@ from labcore.metrics.fid import FID, GaussianStats, frechet_distance
 from labcore.metrics.kernel import PolynomialKernel, mmd2_unbiased
 from labcore.metrics.nn import one_nn_accuracy
 from labcore.metrics.pairwise import chunks
-from labcore.recipe import Recipe
+from labcore.recipes.recipe import Recipe
 from labcore.testing import check_recipe, run_recipe
 
 PARTS = ("fid", "mmd", "1nn", "gan")

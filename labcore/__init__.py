@@ -24,7 +24,10 @@ from labcore.data import (  # noqa: E402
     TensorSplit,
 )
 from labcore.model import Model  # noqa: E402
+from labcore.moved import install as _install_moved_paths  # noqa: E402
 from labcore.schema import hp  # noqa: E402
+
+_install_moved_paths()
 
 __all__ = [
     "PLUGIN_API_VERSION",

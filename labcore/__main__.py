@@ -1,5 +1,5 @@
 """``python -m labcore``: the same command line as the ``labcore`` console script."""
 
-from labcore.cli import main
+from labcore.cli.main import main
 
 main()

@@ -5,7 +5,7 @@
 works too. On several machines (``--nnodes M --node-rank R --master-addr A``) the launcher of each
 machine starts its N processes, global ranks ``R*N`` to ``R*N + N - 1`` of ``M*N``, and all of them
 meet at the TCP store rank 0 serves at ``A:P``.
-Each process trains on its slice of every global batch (see :mod:`labcore.batching`);
+Each process trains on its slice of every global batch (see :mod:`labcore.train.batching`);
 DistributedDataParallel averages the gradients of each optimizer across processes (see
 :class:`GradientAverager`), so N processes with batch size B follow the same trajectory as one
 process with batch size N x B (for models without batch statistics).

@@ -99,7 +99,7 @@ def labcore_cli_commands() -> list[click.Command]:
 
 @hookspec
 def labcore_report_sections(run: Run) -> list[Any]:
-    """Return extra sections (:class:`labcore.report.Section`) for a run's report.
+    """Return extra sections (:class:`labcore.report.document.Section`) for a run's report.
 
     Called for every run being reported; return an empty list for runs that are not yours (check
     ``run.recipe["model"]["name"]``). A model family uses it to add its own figures: a confusion

@@ -12,7 +12,7 @@
     evaluations.jsonl  every evaluation, oldest first (the final one of training, each
                        `labcore evaluate`), one JSON object per line
     report.md          the run's report
-    .lock              locked while a process writes the run (see labcore.lock)
+    .lock              locked while a process writes the run (see labcore.train.lock)
 """
 
 from __future__ import annotations

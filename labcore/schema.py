@@ -199,7 +199,7 @@ def hp(
 
     ``path=True`` marks a file or folder: a relative value is resolved when the recipe is loaded,
     against the folder of the recipe file that sets it (``--set``: the working folder), and the
-    run folder's recipe.toml keeps it absolute (see :mod:`labcore.recipe_paths`).
+    run folder's recipe.toml keeps it absolute (see :mod:`labcore.recipes.paths`).
 
     ``applies`` says when the value matters, given the others: a predicate of the whole config,
     ``hidden: int = hp(128, "mlp: units", applies=lambda c: c.arch == "mlp")``. Reports leave

@@ -11,10 +11,10 @@ Plain functions, usable from any test::
     def test_my_recipe():
         check_recipe(Path(__file__).parents[1] / "my_plugin" / "recipes" / "my-recipe.toml")
 
-- :func:`check_model` trains a model a few steps through the real :class:`~labcore.trainer.Trainer`,
-  interrupts and resumes it from its checkpoint and demands bitwise the weights of an uninterrupted
-  run, checks ``evaluate``, ``sample`` (shape, value range, reproducible from its ``generator``)
-  and ``sample_grid``.
+- :func:`check_model` trains a model a few steps through the real
+  :class:`~labcore.train.trainer.Trainer`, interrupts and resumes it from its checkpoint and demands
+  bitwise the weights of an uninterrupted run, checks ``evaluate``, ``sample`` (shape, value range,
+  reproducible from its ``generator``) and ``sample_grid``.
 - :func:`check_recipe` validates a recipe file; :func:`run_recipe` trains it a few steps.
 - :func:`check_metric` feeds a metric the same inputs in the ways labcore does (batched, merged,
   through the reference cache) and compares the values with each other and with a reference.
@@ -50,13 +50,13 @@ import pytest
 import torch
 
 from labcore import checkpoint
-from labcore import recipe as recipe_module
 from labcore.components import KINDS, ContractError
-from labcore.evaluation import SplitBatches as EvalContext
-from labcore.metric_checker import check_metric
+from labcore.metrics.checker import check_metric
 from labcore.plugins import PluginError, PluginManager, PluginRecord, component_problem, get_manager
-from labcore.recipe import Recipe, RecipeError
+from labcore.recipes import recipe as recipe_module
+from labcore.recipes.recipe import Recipe, RecipeError
 from labcore.schema import SchemaError
+from labcore.train.evaluation import SplitBatches as EvalContext
 
 __all__ = [
     "Checks",
@@ -96,7 +96,7 @@ class StepContext:
         optimizer: Mapping[str, Any] | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
-        from labcore.optim import OptimizerFactory
+        from labcore.recipes.optim import OptimizerFactory
 
         self.device = torch.device(device)
         self.global_step = 0
@@ -178,7 +178,7 @@ def check_plugin(name: str) -> PluginRecord:
 
 @contextlib.contextmanager
 def _as_contract_errors(what: str) -> Iterator[None]:
-    from labcore.trainer import NonFiniteLoss
+    from labcore.train.trainer import NonFiniteLoss
 
     try:
         yield
@@ -213,7 +213,7 @@ def _own_rng() -> Iterator[None]:
 
 def _trainer(recipe: Recipe, manager: Any, folder: Path) -> Any:
     from labcore.runfolder import Run
-    from labcore.trainer import Trainer
+    from labcore.train.trainer import Trainer
 
     folder.mkdir(parents=True, exist_ok=True)
     recipe.save(folder / "recipe.toml")

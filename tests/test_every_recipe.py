@@ -13,7 +13,7 @@ import tomllib
 import pytest
 
 from labcore.plugins import PluginManager
-from labcore.recipe import load_raw
+from labcore.recipes.recipe import load_raw
 
 BUILTIN_FAMILIES = {"classifier", "gan", "graph", "sequence", "vae"}
 SHARED_ROOTS = {"mnist": ("mnist",), "seq-mnist": ("mnist",), "planetoid": ("planetoid",),

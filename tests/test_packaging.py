@@ -8,8 +8,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from labcore.cli.scaffold import PluginNames, render
 from labcore.plugins import PluginManager
-from labcore.scaffold import PluginNames, render
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_ROOTS = {

@@ -5,6 +5,8 @@ Inception-v3, weights from a local file) and ``classifier`` (a trained classifie
 domain). :class:`TrainedClassifierFeatures` is the base of extractors made of a trained classifier,
 such as the classifier family's shipped ``lenet5-digits`` and ``lenet5-mnist``.
 :class:`ReferenceCache` keeps the real side's statistics of a dataset split on disk.
+
+May import: the top-level modules of :mod:`labcore` and :mod:`labcore.recipes`.
 """
 
 from labcore.features.base import FeatureExtractor, file_sha256, rescale, state_dict_sha256

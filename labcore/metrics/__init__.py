@@ -6,10 +6,12 @@ Metric components (registered by the built-in ``metrics`` plugin): ``fid``, ``ki
 tensors and can be used alone. :func:`evaluate_generative` runs the ``[evaluate]`` section of a
 recipe (:class:`EvaluateConfig`). docs/metrics.md says where the definitions differ from other
 tools'.
+
+May import: the top-level modules of :mod:`labcore`, :mod:`labcore.recipes` and
+:mod:`labcore.features`.
 """
 
 from labcore.metrics.base import FeatureSetsMetric, Metric
-from labcore.metrics.config import EvaluateConfig
 from labcore.metrics.fid import FID, GaussianStats, frechet_distance
 from labcore.metrics.generative import compare, evaluate_generative
 from labcore.metrics.inception_score import InceptionScore, inception_score
@@ -24,6 +26,7 @@ from labcore.metrics.kernel import (
 from labcore.metrics.mode_score import ModeScore
 from labcore.metrics.nn import PRDC, OneNN, knn_radii, kth_neighbour, one_nn_accuracy, prdc
 from labcore.metrics.wasserstein import Wasserstein, sliced_wasserstein1, wasserstein1
+from labcore.recipes.evaluate import EvaluateConfig
 
 BUILTIN_METRICS = (FID, KID, MMD, InceptionScore, ModeScore, Wasserstein, OneNN, PRDC)
 

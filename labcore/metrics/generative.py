@@ -24,7 +24,7 @@ from labcore.features.base import FeatureExtractor
 from labcore.features.cache import ReferenceCache, tensor_sha256
 from labcore.metrics import noise_floor
 from labcore.metrics.base import Metric
-from labcore.metrics.config import EvaluateConfig
+from labcore.recipes.evaluate import EvaluateConfig
 from labcore.schema import build
 
 REAL_SUBSET_SEED = 0

@@ -9,11 +9,11 @@ import json
 import pytest
 import torch
 
-from labcore.batching import Batcher
 from labcore.data import ItemSplit, TensorSplit
 from labcore.metrics import GaussianStats, frechet_distance, mmd2_unbiased, one_nn_accuracy
 from labcore.metrics.kernel import PolynomialKernel
 from labcore.testing import run_recipe
+from labcore.train.batching import Batcher
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 FAST = ["train.log_every=1", "train.eval_every=0", "evaluate.metrics=[]", "model.dropout=0.0"]
@@ -78,10 +78,10 @@ def test_a_gan_trains_on_cuda_in_each_precision(tmp_path, precision):
 
 @CUDA
 def test_tensor_datasets_are_held_on_the_gpu_and_tf32_is_explicit(tmp_path):
-    from labcore import recipe as recipe_module
     from labcore.plugins import get_manager
+    from labcore.recipes import recipe as recipe_module
     from labcore.runfolder import Run
-    from labcore.trainer import Trainer
+    from labcore.train.trainer import Trainer
 
     manager = get_manager()
     previous = torch.backends.cuda.matmul.allow_tf32

@@ -84,15 +84,15 @@ def test_the_tutorial_runs_as_written(tmp_path, labcore_cli, run_folder):
 
 
 def test_the_dataset_table_is_what_the_datasets_give():
-    from labcore import dataset_docs
     from labcore.plugins import get_manager
+    from labcore_builtins import dataset_docs
 
     text = DOCS.read_text()
-    table = text.split("<!-- dataset keys: python -m labcore.dataset_docs -->\n", 1)[1]
+    table = text.split("<!-- dataset keys: python -m labcore_builtins.dataset_docs -->\n", 1)[1]
     table = table.split("<!-- end of dataset keys -->", 1)[0]
     assert table == dataset_docs.keys_markdown(get_manager()), (
         "the dataset table in docs/plugins.md is out of date: paste the output of "
-        "python -m labcore.dataset_docs"
+        "python -m labcore_builtins.dataset_docs"
     )
     planetoid = next(line for line in table.splitlines() if line.startswith("| `planetoid` |"))
     assert "`x` sparse float32" in planetoid

@@ -169,8 +169,8 @@ def translation_section(
 
 def _evaluation_setup(run: Any, registry: Any) -> tuple[Any, Any] | str:
     """The run's evaluate config and feature extractor, or why there is none."""
-    from labcore.metrics.config import EvaluateConfig
     from labcore.metrics.generative import build_extractor
+    from labcore.recipes.evaluate import EvaluateConfig
 
     try:
         config = build(EvaluateConfig, run.recipe.get("evaluate", {}), "evaluate")

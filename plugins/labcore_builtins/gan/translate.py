@@ -15,7 +15,7 @@ import torch
 
 from labcore.cli import handle_errors
 from labcore.images import display_scale, save_grid, to_uint8
-from labcore.provenance import load_trained, write_record
+from labcore.report.provenance import load_trained, write_record
 from labcore_builtins.data.image_folder import IMAGE_SUFFIXES
 from labcore_builtins.data.pixels import image_array, is_regular_file, read_image
 from labcore_builtins.data.preprocess import to_value_range
@@ -136,7 +136,7 @@ def translate(
     Beside the output, OUTPUT.json records the run, checkpoint and step, seed and command.
     """
     from labcore.plugins import get_manager
-    from labcore.sampling import check_replaceable
+    from labcore.report.sampling import check_replaceable
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

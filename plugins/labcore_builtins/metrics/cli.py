@@ -10,8 +10,8 @@ from typing import Any
 import click
 import torch
 
-from labcore.metrics.config import EvaluateConfig
 from labcore.metrics.generative import compare
+from labcore.recipes.evaluate import EvaluateConfig
 from labcore.schema import SchemaError, build
 from labcore_builtins.metrics.inputs import check_pair, load_set
 
@@ -55,7 +55,7 @@ def directions(cls: type) -> str:
 
 
 def _config(metrics: str, extractor: str, overrides: tuple[str, ...]) -> EvaluateConfig:
-    from labcore.recipe import RecipeError, parse_override
+    from labcore.recipes.recipe import RecipeError, parse_override
 
     section: dict[str, Any] = {
         "metrics": [m.strip() for m in metrics.split(",") if m.strip()],

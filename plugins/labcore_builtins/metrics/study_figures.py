@@ -1,7 +1,7 @@
 """The figures of a metric study: each metric's response to one corruption, and an overview.
 
-Drawn like :mod:`labcore.plots`, with :class:`matplotlib.figure.Figure` and the Agg canvas, never
-``pyplot``.
+Drawn like :mod:`labcore.report.plots`, with :class:`matplotlib.figure.Figure` and the Agg
+canvas, never ``pyplot``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from labcore.plots import COLORS
+from labcore.report.plots import COLORS
 
 COLUMNS = 4
 PANEL_SIZE = (3.2, 2.4)  # inches, at 100 dpi

@@ -1,5 +1,6 @@
 """The report of a metric study: ``report.md``, a self-contained ``report.html``, the figures
-and ``results.json`` with every value, written as :mod:`labcore.report` writes run reports."""
+and ``results.json`` with every value, written as :mod:`labcore.report.document` writes run
+reports."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from labcore.report import (
+from labcore.report.document import (
     Document,
     Section,
     cell,

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 
 from labcore.metrics import BUILTIN_METRICS
-from labcore.metrics.config import EvaluateConfig
 from labcore.metrics.generative import batches, build_extractor, build_metrics, extract_all
+from labcore.recipes.evaluate import EvaluateConfig
 from labcore_builtins.metrics.study_corruptions import (
     CORRUPTIONS,
     Samples,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from labcore.batching import eval_batches
+from labcore.train.batching import eval_batches
 
 
 class StepContext:

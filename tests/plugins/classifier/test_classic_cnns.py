@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from labcore import TensorSplit
+from labcore.cli.summary import summarize, summary_calls
 from labcore.schema import SchemaError, build
-from labcore.summary import summarize, summary_calls
 from labcore_builtins.classifier.alexnet import AlexNet
 from labcore_builtins.classifier.densenet import DenseNet
 from labcore_builtins.classifier.googlenet import GoogLeNet, Inception

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from labcore import recipe as recipe_module
 from labcore.features import state_dict_sha256
 from labcore.metrics.generative import build_extractor
 from labcore.plugins import get_manager
+from labcore.recipes import recipe as recipe_module
 from labcore_builtins.classifier.reference import (
     EXTRACTORS,
     WEIGHTS,

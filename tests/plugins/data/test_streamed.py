@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from labcore.batching import Batcher
 from labcore.data import DataError, ItemSplit
 from labcore.schema import build
+from labcore.train.batching import Batcher
 from labcore_builtins.data.celeba import Celeba
 from labcore_builtins.data.stl10 import Stl10
 

@@ -6,7 +6,7 @@ from PIL import Image
 
 from labcore import TensorSplit
 from labcore.features import FeatureExtractor
-from labcore.metrics.config import EvaluateConfig
+from labcore.recipes.evaluate import EvaluateConfig
 from labcore.testing import plugin_manager
 from labcore_builtins.gan.evaluation import class_accuracy, translation_metrics
 from labcore_builtins.gan.report import (

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from labcore.provenance import load_trained
+from labcore.report.provenance import load_trained
 from labcore.testing import run_recipe
 from labcore_builtins.metrics.inputs import load_set
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.datasets import KarateClub
 
-from labcore.optim import OptimizerFactory
+from labcore.recipes.optim import OptimizerFactory
 from labcore.schema import build
 from labcore.testing import check_model
 from labcore_builtins.graph.datasets import Karate

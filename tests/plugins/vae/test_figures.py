@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from labcore.images import to_uint8
-from labcore.report import Document, to_html
+from labcore.report.document import Document, to_html
 from labcore_builtins.vae import figures
 from labcore_builtins.vae.report import bounds_section, figure_sections
 from labcore_builtins.vae.vae import VAE

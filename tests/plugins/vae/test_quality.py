@@ -10,11 +10,11 @@ import json
 import pytest
 import torch
 
-from labcore.evaluation import model_metrics
 from labcore.metrics.generative import evaluate_generative
-from labcore.recipe import load
+from labcore.recipes.recipe import load
 from labcore.runfolder import build_model, load_data, open_run
 from labcore.testing import plugin_manager, run_recipe
+from labcore.train.evaluation import model_metrics
 
 pytestmark = pytest.mark.quality
 
