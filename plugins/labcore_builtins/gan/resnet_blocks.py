@@ -97,6 +97,14 @@ def _conv(c_in: int, c_out: int, kernel: int, gain: float = math.sqrt(2)) -> nn.
     return _init(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2), gain)
 
 
+def upsample2(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour upsampling by 2 of ``(N, C, H, W)`` to ``(N, C, 2H, 2W)``: the values of
+    ``F.interpolate(x, scale_factor=2, mode="nearest")``, as a broadcast and a copy, which on CPU
+    runs several times faster forward and backward (benchmarks/upsample.py)."""
+    n, c, h, w = x.shape
+    return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
+
+
 class GeneratorBlock(nn.Module):
     """Up block: ``BN -> ReLU -> upsample x2 -> conv3 -> BN -> ReLU -> conv3`` plus the shortcut
     ``upsample x2 -> conv1``. Batch norms are class-conditional when ``num_classes > 0``.
@@ -113,9 +121,8 @@ class GeneratorBlock(nn.Module):
         self.shortcut = _conv(c_in, c_out, 1, gain=1.0)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = F.interpolate(F.relu(self.norm1(x, y)), scale_factor=2, mode="nearest")
-        h = self.conv2(F.relu(self.norm2(self.conv1(h), y)))
-        return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
+        h = self.conv2(F.relu(self.norm2(self.conv1(upsample2(F.relu(self.norm1(x, y)))), y)))
+        return h + self.shortcut(upsample2(x))
 
 
 class DiscriminatorBlock(nn.Module):

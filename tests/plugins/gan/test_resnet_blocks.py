@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from labcore_builtins.gan.attention import SelfAttention
@@ -14,6 +15,7 @@ from labcore_builtins.gan.resnet_blocks import (
     ResNetDiscriminatorBody,
     ResNetGenerator,
     attention_sides,
+    upsample2,
 )
 
 
@@ -107,3 +109,16 @@ def test_attention_at_must_be_a_side_both_networks_have():
         GAN(GANConfig(arch="resnet", attention_at=32), info(32))
     with pytest.raises(ValueError, match="arch = 'resnet'"):
         GANConfig(arch="dcgan", attention_at=16)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 4), (1, 5, 3, 7)])
+def test_upsample2_is_nearest_interpolation_forward_and_backward(shape):
+    torch.manual_seed(0)
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(shape[0], shape[1], 2 * shape[2], 2 * shape[3], dtype=torch.float64)
+    ours = upsample2(x)
+    (grad,) = torch.autograd.grad((ours * weights).sum(), x)
+    reference = F.interpolate(x, scale_factor=2, mode="nearest")
+    (reference_grad,) = torch.autograd.grad((reference * weights).sum(), x)
+    assert torch.equal(ours, reference)
+    torch.testing.assert_close(grad, reference_grad, rtol=1e-12, atol=1e-12)  # sums of 4
