@@ -7,11 +7,11 @@
 
 Each generator block upsamples twice (the residual and the shortcut). The shapes are those of the
 32 px generator at width 32 (4 x 32 = 128 channels from 4x4 to 32x32; ``sngan-mnist32`` has 64,
-``sngan-cifar10`` 256; ``--channels``) at batch 64. The two
-sides alternate within each repeat, so they see the same machine load; the table gives each
-side's median milliseconds per forward (as when the discriminator's fakes are made, without
-gradients) and per forward + backward (the generator's update), and the ratios of the medians.
-The outputs are checked to be equal before timing.
+``sngan-cifar10`` 256; ``--channels``) at batch 64. The two sides alternate within each repeat, so
+they see the same machine load; the table gives each side's median milliseconds per forward (as
+when the discriminator's fakes are made, without gradients) and per forward + backward (the
+generator's update), and the ratios of the medians. The outputs are checked to be equal before
+timing.
 """
 
 from __future__ import annotations
